@@ -1,0 +1,37 @@
+# The README's commands. Each target sets up what it needs on a fresh machine.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements*.txt policies/requirements.txt app_code/requirements.txt | sha1sum | cut -c1-12)
+STACK ?= prod
+ARGS ?=
+
+.PHONY: test preview lint bench system-packages clean
+
+$(STAMP):
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+system-packages:
+	@scripts/install-system-packages.sh
+
+## make test: set up everything, then run the whole suite
+test: $(STAMP) system-packages
+	$(PY) -m pytest $(ARGS)
+
+## make preview [STACK=prod]: the program and the policy pack, offline
+preview: $(STAMP) system-packages
+	$(PY) -m offline.preview --stack $(STACK) $(ARGS)
+
+## make lint: ruff and mypy, clean
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
+## make bench: benchmarks, written to bench/results/
+bench: $(STAMP) system-packages
+	$(PY) -m bench $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The shop's tiers, one Pulumi ComponentResource per module."""

@@ -1,0 +1,45 @@
+"""Secure defaults and small builders shared by the tiers (one place, not copied per tier)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+# TLS: the newest policies each service offers that still serve every current browser.
+ALB_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+CLOUDFRONT_MIN_TLS = "TLSv1.2_2021"
+OPENSEARCH_TLS_POLICY = "Policy-Min-TLS-1-2-2019-07"
+
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum: time to notice and redrive
+LAMBDA_RUNTIME = "python3.12"
+LAMBDA_ARCHITECTURE = "arm64"
+
+Statement = Mapping[str, Any]
+
+
+def policy_document(statements: Sequence[Statement]) -> pulumi.Output[str]:
+    """An IAM policy document from statements whose values may be Outputs.
+
+    Built locally (no `get_policy_document` invoke), so it is the same in preview and offline.
+    """
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def assume_role_policy(service: str) -> str:
+    """Trust policy letting one AWS service assume a role."""
+    import json
+
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
+
+
+def log_group(name: str, *, retention_days: int, kms_key_arn: pulumi.Input[str],
+              opts: pulumi.ResourceOptions, log_group_name: pulumi.Input[str] | None = None,
+              ) -> aws.cloudwatch.LogGroup:
+    """A log group that is always encrypted with a customer-managed key and always expires."""
+    return aws.cloudwatch.LogGroup(
+        name, name=log_group_name, retention_in_days=retention_days, kms_key_id=kms_key_arn,
+        opts=opts)

@@ -1,0 +1,441 @@
+"""Run the real Pulumi program under the SDK's mock engine and keep what it registered.
+
+This is what `make preview` and the tests stand on: no CLI, no provider plugin, no cloud.
+The config is what the CLI would pass (Pulumi.yaml defaults + Pulumi.<stack>.yaml), the mocks
+answer with realistic ids, ARNs, names and URLs (update mode) or leave computed values unknown
+(preview mode), and every RegisterResource request is recorded as the engine would see it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import runpy
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from google.protobuf import json_format, struct_pb2
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.sync_await import _sync_await
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT = "ecommerce"
+ACCOUNT_ID = "123456789012"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the wire value of an unknown
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+_SIG_KEY = "4dabf18193072939515e22adb298388d"
+
+
+class ProgramError(Exception):
+    """The program failed; `str()` is the one line to show (config errors stay one line)."""
+
+
+# ----------------------------------------------------------------------------------------------
+# Config, as the CLI would pass it
+
+
+def stack_config(stack: str, project_dir: Path = PROJECT_DIR,
+                 overrides: Mapping[str, Any] | None = None) -> tuple[dict[str, str], list[str]]:
+    """Pulumi.yaml defaults overlaid with Pulumi.<stack>.yaml (and `overrides`), as strings.
+
+    Returns the config map (full keys such as `ecommerce:azCount`) and the secret keys.
+    Secure values cannot be decrypted offline; they become a placeholder that is kept secret.
+    """
+    project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
+    stack_file = project_dir / f"Pulumi.{stack}.yaml"
+    if not stack_file.is_file():
+        raise ProgramError(f"{stack_file.name} does not exist: stacks here are "
+                           f"{', '.join(available_stacks(project_dir)) or 'none'}")
+    try:
+        stack_values = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
+    except yaml.YAMLError as error:
+        raise ProgramError(f"{stack_file.name} is not valid YAML: {error}".splitlines()[0]) \
+            from None
+    values: dict[str, Any] = {}
+    for key, declaration in (project.get("config") or {}).items():
+        if isinstance(declaration, dict) and "default" in declaration:
+            values[f"{PROJECT}:{key}"] = declaration["default"]
+    values.update(stack_values)
+    values.update(overrides or {})
+
+    config: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, value in values.items():
+        if value is None:
+            continue
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            config[key] = "[secret]"
+            secret_keys.append(key)
+        elif isinstance(value, bool):
+            config[key] = "true" if value else "false"
+        elif isinstance(value, list | dict):
+            config[key] = json.dumps(value)
+        else:
+            config[key] = str(value)
+    return config, secret_keys
+
+
+def available_stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
+
+
+# ----------------------------------------------------------------------------------------------
+# Mocks: realistic values for what AWS would compute
+
+
+_EC2_ID_PREFIX = {
+    "Vpc": "vpc", "Subnet": "subnet", "SecurityGroup": "sg", "InternetGateway": "igw",
+    "NatGateway": "nat", "RouteTable": "rtb", "Eip": "eipalloc", "VpcEndpoint": "vpce",
+    "FlowLog": "fl", "DefaultSecurityGroup": "sg", "NetworkAcl": "acl",
+}
+_NAME_INPUTS = ("name", "bucket", "functionName", "clusterIdentifier", "identifier",
+                "replicationGroupId", "domainName", "tableName", "roleName", "topicName",
+                "queueName", "repositoryName", "dashboardName", "alarmName", "eventBusName")
+
+
+def _digest(*parts: str, length: int = 8) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+class OfflineMocks(pulumi.runtime.Mocks):
+    """Answers the program's resources and invokes like a quiet AWS account would."""
+
+    def __init__(self, *, region: str, preview: bool) -> None:
+        self.region = region
+        self.preview = preview
+        self.provider_regions: dict[str, str] = {}  # provider URN -> its region
+
+    # -- resources --------------------------------------------------------------------------
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        inputs = dict(args.inputs)
+        if args.typ.startswith("pulumi:providers:"):
+            return f"{args.name}-provider-id", inputs
+        if not args.custom or self.preview:
+            return None, inputs  # preview: computed values stay unknown, as in `pulumi preview`
+        region = str(inputs.get("region") or self._provider_region(args.provider) or self.region)
+        return self._computed(args.typ, args.name, inputs, region)
+
+    def _provider_region(self, provider_ref: str | None) -> str | None:
+        return self.provider_regions.get(provider_ref.split("::", maxsplit=1)[0]) if provider_ref else None
+
+    def _computed(self, typ: str, name: str, inputs: dict, region: str) -> tuple[str, dict]:
+        module, _, kind = typ.partition(":")[2].partition(":")
+        service, _, resource = module.partition("/")
+        physical = next((str(inputs[k]) for k in _NAME_INPUTS if isinstance(inputs.get(k), str)
+                         and k != "domainName"), f"{name}-{_digest(typ, name, length=7)}")
+        acct = ACCOUNT_ID
+        arn = f"arn:aws:{service}:{region}:{acct}:{resource.lower()}/{physical}"
+        resource_id = physical
+        out: dict[str, Any] = {"arn": arn, "name": physical}
+
+        if service == "ec2" and kind in _EC2_ID_PREFIX:
+            resource_id = f"{_EC2_ID_PREFIX[kind]}-{_digest(typ, name, length=17)}"
+            out["arn"] = f"arn:aws:ec2:{region}:{acct}:{resource.lower()}/{resource_id}"
+            out.pop("name")
+            if kind == "Eip":
+                out.update(allocationId=resource_id, publicIp=f"3.{int(_digest(name, length=2), 16)}.0.1")
+            if kind == "Vpc":
+                out.update(defaultSecurityGroupId=f"sg-{_digest('default', name, length=17)}",
+                           mainRouteTableId=f"rtb-{_digest('main', name, length=17)}")
+        elif typ in ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"):
+            bucket = str(inputs.get("bucket") or f"{name}-{_digest(name, length=7)}")
+            resource_id = bucket
+            out = {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}",
+                   "bucketDomainName": f"{bucket}.s3.amazonaws.com",
+                   "bucketRegionalDomainName": f"{bucket}.s3.{region}.amazonaws.com"}
+        elif service == "iam":
+            out["arn"] = f"arn:aws:iam::{acct}:{resource.lower()}/{physical}"
+            out["uniqueId"] = f"AROA{_digest(name, length=16).upper()}"
+        elif service == "kms" and kind == "Key":
+            key_id = f"{_digest(name, length=8)}-{_digest(name, 'a', length=4)}-4" \
+                     f"{_digest(name, 'b', length=3)}-8{_digest(name, 'c', length=3)}-" \
+                     f"{_digest(name, 'd', length=12)}"
+            resource_id = key_id
+            out = {"arn": f"arn:aws:kms:{region}:{acct}:key/{key_id}", "keyId": key_id}
+        elif service == "cloudwatch" and kind == "LogGroup":
+            out["arn"] = f"arn:aws:logs:{region}:{acct}:log-group:{physical}"
+        elif service == "sqs" and kind == "Queue":
+            out.update(arn=f"arn:aws:sqs:{region}:{acct}:{physical}",
+                       url=f"https://sqs.{region}.amazonaws.com/{acct}/{physical}")
+            resource_id = out["url"]
+        elif service == "sns" and kind == "Topic":
+            out["arn"] = f"arn:aws:sns:{region}:{acct}:{physical}"
+            resource_id = out["arn"]
+        elif service in ("lb", "alb"):
+            suffix = f"{physical}/{_digest(name, length=16)}"
+            if kind == "LoadBalancer":
+                out.update(arn=f"arn:aws:elasticloadbalancing:{region}:{acct}:loadbalancer/app/"
+                               f"{suffix}", arnSuffix=f"app/{suffix}",
+                           dnsName=f"{physical}-{_digest(name, length=9)}.{region}.elb.amazonaws.com",
+                           zoneId="Z35SXDOTRQ7X7K")
+            elif kind == "TargetGroup":
+                out.update(arn=f"arn:aws:elasticloadbalancing:{region}:{acct}:targetgroup/{suffix}",
+                           arnSuffix=f"targetgroup/{suffix}")
+            else:
+                out["arn"] = f"arn:aws:elasticloadbalancing:{region}:{acct}:{resource.lower()}/" \
+                             f"app/{suffix}/{_digest(name, 'x', length=16)}"
+            resource_id = out["arn"]
+        elif service == "rds":
+            host = f"{physical}.cluster-c{_digest(name, length=11)}.{region}.rds.amazonaws.com"
+            out.update(arn=f"arn:aws:rds:{region}:{acct}:{resource.lower()}:{physical}",
+                       endpoint=host, readerEndpoint=host.replace(".cluster-", ".cluster-ro-"),
+                       port=inputs.get("port", 5432), clusterResourceId=f"cluster-{_digest(name)}",
+                       masterUserSecrets=[{"secretArn": f"arn:aws:secretsmanager:{region}:{acct}:"
+                                                        f"secret:rds!cluster-{_digest(name)}",
+                                           "secretStatus": "active", "kmsKeyId": ""}])
+        elif service == "elasticache":
+            host = f"master.{physical}.{_digest(name, length=6)}.use1.cache.amazonaws.com"
+            out.update(arn=f"arn:aws:elasticache:{region}:{acct}:replicationgroup:{physical}",
+                       primaryEndpointAddress=host,
+                       readerEndpointAddress=host.replace("master.", "replica."), port=6379)
+        elif service == "opensearch" and kind == "Domain":
+            out.update(arn=f"arn:aws:es:{region}:{acct}:domain/{physical}",
+                       endpoint=f"vpc-{physical}-{_digest(name, length=26)}.{region}.es.amazonaws.com",
+                       domainId=f"{acct}/{physical}")
+        elif service == "cloudfront" and kind == "Distribution":
+            dist_id = f"E{_digest(name, length=13).upper()}"
+            resource_id = dist_id
+            out = {"arn": f"arn:aws:cloudfront::{acct}:distribution/{dist_id}",
+                   "domainName": f"d{_digest(name, length=13)}.cloudfront.net",
+                   "hostedZoneId": "Z2FDTNDATAQYW2", "etag": _digest(name, "etag")}
+        elif service == "wafv2":
+            scope = "global" if inputs.get("scope") == "CLOUDFRONT" else "regional"
+            out["arn"] = f"arn:aws:wafv2:{region}:{acct}:{scope}/{resource.lower()}/{physical}/" \
+                         f"{_digest(name, length=8)}"
+        elif service == "lambda" and kind == "Function":
+            out.update(arn=f"arn:aws:lambda:{region}:{acct}:function:{physical}",
+                       invokeArn=f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/"
+                                 f"arn:aws:lambda:{region}:{acct}:function:{physical}/invocations")
+            out["qualifiedArn"] = out["arn"] + ":$LATEST"
+        elif service == "ecr" and kind == "Repository":
+            out["repositoryUrl"] = f"{acct}.dkr.ecr.{region}.amazonaws.com/{physical}"
+        elif service == "secretsmanager":
+            out["arn"] = f"arn:aws:secretsmanager:{region}:{acct}:secret:{physical}-" \
+                         f"{_digest(name, length=6)}"
+            resource_id = out["arn"]
+        elif service == "dynamodb" and kind == "Table":
+            out["streamArn"] = f"{arn}/stream/2026-11-25T00:00:00.000"
+        elif service == "cloudwatch" and kind == "EventBus":
+            out["arn"] = f"arn:aws:events:{region}:{acct}:event-bus/{physical}"
+        elif service == "ecs":
+            out["arn"] = f"arn:aws:ecs:{region}:{acct}:{resource.lower()}/{physical}"
+
+        return resource_id, {**inputs, **out, "id": resource_id}
+
+    # -- invokes ----------------------------------------------------------------------------
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+        region = self._provider_region(args.provider) or self.region
+        return self.invoke_result(args.token, region), []
+
+    def invoke_result(self, token: str, region: str) -> dict[str, Any]:
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            letters = "abcdef"
+            return {"names": [f"{region}{x}" for x in letters],
+                    "zoneIds": [f"use1-az{i}" for i in range(1, 7)], "id": region}
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/offline",
+                    "userId": "AIDAOFFLINE", "id": ACCOUNT_ID}
+        if token == "aws:index/getRegion:getRegion":
+            return {"name": region, "region": region, "id": region,
+                    "endpoint": f"ec2.{region}.amazonaws.com"}
+        if token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+        if token == "aws:ec2/getManagedPrefixList:getManagedPrefixList":
+            return {"id": "pl-3b927c52", "name": "com.amazonaws.global.cloudfront.origin-facing",
+                    "arn": f"arn:aws:ec2:{region}:aws:prefix-list/pl-3b927c52",
+                    "maxEntries": 55}
+        raise NotImplementedError(f"the offline engine has no answer for invoke {token}: add it "
+                                  "to offline/engine.py OfflineMocks.call")
+
+
+# ----------------------------------------------------------------------------------------------
+# Recording
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One registered resource, as the engine (and so the policy pack) sees it."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str | None
+    provider: str | None  # "<provider urn>::<provider id>"
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    dependencies: tuple[str, ...]
+    property_dependencies: dict[str, tuple[str, ...]]
+    id: str | None
+    request: Any = field(repr=False, compare=False)  # the RegisterResourceRequest
+    output_struct: struct_pb2.Struct = field(repr=False, compare=False)
+
+    @property
+    def provider_urn(self) -> str | None:
+        return self.provider.rsplit("::", 1)[0] if self.provider else None
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: OfflineMocks) -> None:
+        super().__init__(mocks)
+        self.recorded: list[Resource] = []
+        self.mocks_impl = mocks
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """URNs as the engine makes them: the parent's whole type chain, without the stack."""
+        if parent:
+            parent_type = parent.split("::")[2]
+            if parent_type != "pulumi:pulumi:Stack":
+                type_ = f"{parent_type}${type_}"
+        return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{type_}::{name}"
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method's name
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        if request.type.startswith("pulumi:providers:"):
+            inputs = plain(request.object)
+            if isinstance(inputs.get("region"), str):
+                self.mocks_impl.provider_regions[response.urn] = inputs["region"]
+        self.recorded.append(Resource(
+            urn=response.urn, type=request.type, name=request.name, custom=request.custom,
+            parent=request.parent or None, provider=request.provider or None,
+            inputs=plain(request.object), outputs=plain(response.object),
+            dependencies=tuple(request.dependencies),
+            property_dependencies={k: tuple(v.urns)
+                                   for k, v in request.propertyDependencies.items()},
+            id=response.id or None, request=request, output_struct=response.object))
+        return response
+
+
+def plain(struct: struct_pb2.Struct) -> dict[str, Any]:
+    """A Struct as plain Python: secrets unwrapped, unknowns left as UNKNOWN."""
+    return _unwrap(json_format.MessageToDict(struct))
+
+
+def _unwrap(value: Any) -> Any:
+    if isinstance(value, dict):
+        if value.get(_SIG_KEY) == _SECRET_SIG:
+            return _unwrap(value.get("value"))
+        return {k: _unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrap(v) for v in value]
+    return value
+
+
+# ----------------------------------------------------------------------------------------------
+# The snapshot
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    stack: str
+    preview: bool
+    resources: tuple[Resource, ...]
+    outputs: dict[str, Any]  # UNKNOWN where the value is computed and unknown
+    config: dict[str, str]
+
+    def __iter__(self) -> Iterator[Resource]:
+        return iter(self.resources)
+
+    def __len__(self) -> int:
+        return len(self.resources)
+
+    def of_type(self, *types: str) -> list[Resource]:
+        return [r for r in self.resources if r.type in types]
+
+    def named(self, name: str) -> Resource:
+        matches = [r for r in self.resources if r.name == name]
+        if len(matches) != 1:
+            raise LookupError(f"{len(matches)} resources are named {name!r}")
+        return matches[0]
+
+    def by_urn(self, urn: str) -> Resource:
+        for resource in self.resources:
+            if resource.urn == urn:
+                return resource
+        raise LookupError(f"no resource has URN {urn}")
+
+    def children(self, parent: Resource) -> list[Resource]:
+        return [r for r in self.resources if r.parent == parent.urn]
+
+    def descendants(self, parent: Resource) -> list[Resource]:
+        found = self.children(parent)
+        for child in list(found):
+            found.extend(self.descendants(child))
+        return found
+
+    def ancestors(self, resource: Resource) -> list[Resource]:
+        chain = []
+        while resource.parent and any(r.urn == resource.parent for r in self.resources):
+            resource = self.by_urn(resource.parent)
+            chain.append(resource)
+        return chain
+
+    def provider_of(self, resource: Resource) -> Resource | None:
+        """The explicit provider that serves `resource` (directly or inherited from a parent)."""
+        urn = resource.provider_urn
+        return self.by_urn(urn) if urn else None
+
+    def where(self, type_: str, **inputs: Any) -> list[Resource]:
+        return [r for r in self.of_type(type_)
+                if all(r.inputs.get(k) == v for k, v in inputs.items())]
+
+    def custom(self) -> list[Resource]:
+        return [r for r in self.resources if r.custom and not r.type.startswith("pulumi:")]
+
+    def types(self) -> set[str]:
+        return {r.type for r in self.resources}
+
+
+def _resolve_outputs(values: Mapping[str, Any]) -> dict[str, Any]:
+    async def resolve(value: Any) -> Any:
+        output = pulumi.Output.from_input(value)
+        known = await output.is_known()
+        return await output.future() if known else UNKNOWN
+
+    return {name: _sync_await(resolve(value)) for name, value in values.items()}
+
+
+def run_program(stack: str, *, preview: bool = False, overrides: Mapping[str, Any] | None = None,
+                program: Path = PROJECT_DIR / "__main__.py",
+                project_dir: Path = PROJECT_DIR) -> Snapshot:
+    """Run `program` for `stack` under the mock engine and return what it registered.
+
+    Raises ProgramError with a one-line message when the config or the program is wrong.
+    """
+    config, secret_keys = stack_config(stack, project_dir, overrides)
+    region = config.get("aws:region", "us-east-1")
+    pulumi.runtime.set_all_config(config, secret_keys)
+    mocks = OfflineMocks(region=region, preview=preview)
+    monitor = RecordingMonitor(mocks)
+    pulumi_settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview,
+                             monitor=monitor)
+    pulumi_settings.SETTINGS.rpc_manager.clear()
+    pulumi_settings.SETTINGS.outputs.clear()
+
+    program_dir = str(program.parent)
+    if program_dir not in sys.path:
+        sys.path.insert(0, program_dir)
+    try:
+        def run() -> None:
+            runpy.run_path(str(program), run_name="__main__")
+
+        _sync_await(pulumi.runtime.stack.run_pulumi_func(run))
+    except pulumi.RunError as error:
+        raise ProgramError(str(error)) from error
+    except Exception as error:  # the program's own bug: keep the one line that says what
+        raise ProgramError(f"the program failed: {type(error).__name__}: {error}") from error
+
+    root = pulumi_settings.get_root_resource()
+    outputs = _resolve_outputs(getattr(root, "outputs", {}) or {})
+    return Snapshot(stack=stack, preview=preview, resources=tuple(monitor.recorded),
+                    outputs=outputs, config=config)
+

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Debian packages the tests and the offline preview need: a PostgreSQL server for the app tests,
+# Graphviz for the architecture diagram. Installs only what is missing; idempotent.
+set -euo pipefail
+
+missing=()
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+command -v dot >/dev/null || missing+=(graphviz)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing Debian packages: ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
