@@ -421,7 +421,7 @@ def _consumers(reader: _Reader) -> tuple[ConsumerSpec, ...]:
         if unknown:
             raise reader.fail(where, f"events= names unknown event {unknown[0]!r}: allowed are "
                                      f"{', '.join(KNOWN_EVENTS)}")
-        handler = values.get("handler", f"consumers.{name.replace('-', '_')}.handler")
+        handler = values.get("handler", f"shop.consumers.{name.replace('-', '_')}.handler")
         if not re.fullmatch(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)+", handler):
             raise reader.fail(where, f"handler={handler!r} must be a dotted module.function")
         specs.append(ConsumerSpec(
