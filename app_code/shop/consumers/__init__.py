@@ -1,0 +1,1 @@
+"""Lambda consumers of the order events, one SQS queue (and DLQ) each."""
