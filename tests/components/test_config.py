@@ -127,3 +127,10 @@ def test_prod_max_tasks_serve_the_spike_factor() -> None:
     for service in cfg.web.services:
         peak_rps = service.baseline_rps * cfg.spike_factor
         assert service.max_tasks(cfg.spike_factor) * service.rps_per_task >= peak_rps
+
+
+def test_the_config_reference_documents_every_declared_key() -> None:
+    reference = (PROJECT_DIR / "docs" / "config.md").read_text()
+    declared = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
+    missing = [key for key in declared if f"`{key}`" not in reference]
+    assert not missing, f"docs/config.md does not describe {missing}"
