@@ -18,7 +18,7 @@ system-packages:
 
 ## make test: set up everything, then run the whole suite
 test: $(STAMP) system-packages
-	$(PY) -m pytest $(ARGS)
+	$(PY) -m pytest -n 2 --dist loadfile $(ARGS)
 
 ## make preview [STACK=prod]: the program and the policy pack, offline
 preview: $(STAMP) system-packages
