@@ -8,11 +8,14 @@ answer with realistic ids, ARNs, names and URLs (update mode) or leave computed 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import runpy
 import sys
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -403,6 +406,34 @@ def _resolve_outputs(values: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _sync_await(resolve(value)) for name, value in values.items()}
 
 
+@contextlib.contextmanager
+def _own_event_loop() -> Iterator[None]:
+    """A fresh event loop for one run, closed afterwards with the loops of its worker threads.
+
+    The SDK's mock monitor runs in the loop's default executor and creates an event loop in each
+    worker thread; left open, those loops are finalized at interpreter exit, after their sockets,
+    and print "Exception ignored in BaseEventLoop.__del__ ... Invalid file descriptor: -1".
+    """
+    worker_loops: list[asyncio.AbstractEventLoop] = []
+
+    def give_worker_a_loop() -> None:
+        worker_loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(worker_loop)
+        worker_loops.append(worker_loop)
+
+    loop = asyncio.new_event_loop()
+    loop.set_default_executor(ThreadPoolExecutor(thread_name_prefix="offline-engine",
+                                                 initializer=give_worker_a_loop))
+    asyncio.set_event_loop(loop)
+    try:
+        yield
+    finally:
+        loop.run_until_complete(loop.shutdown_default_executor())
+        for closing in [*worker_loops, loop]:
+            closing.close()
+        asyncio.set_event_loop(None)
+
+
 def run_program(stack: str, *, preview: bool = False, overrides: Mapping[str, Any] | None = None,
                 program: Path = PROJECT_DIR / "__main__.py",
                 project_dir: Path = PROJECT_DIR) -> Snapshot:
@@ -410,6 +441,12 @@ def run_program(stack: str, *, preview: bool = False, overrides: Mapping[str, An
 
     Raises ProgramError with a one-line message when the config or the program is wrong.
     """
+    with _own_event_loop():
+        return _run(stack, preview, overrides, program, project_dir)
+
+
+def _run(stack: str, preview: bool, overrides: Mapping[str, Any] | None, program: Path,
+         project_dir: Path) -> Snapshot:
     config, secret_keys = stack_config(stack, project_dir, overrides)
     region = config.get("aws:region", "us-east-1")
     pulumi.runtime.set_all_config(config, secret_keys)
