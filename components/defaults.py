@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -18,6 +19,25 @@ LAMBDA_RUNTIME = "python3.12"
 LAMBDA_ARCHITECTURE = "arm64"
 
 Statement = Mapping[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApmSettings:
+    """Where traces go besides X-Ray when an APM is configured (the APM seam).
+
+    The API key stays in Secrets Manager: compute gets its ARN and read access to it, never the
+    value.
+    """
+
+    otlp_endpoint: str
+    api_key_secret_arn: str
+
+    @classmethod
+    def from_config(cls, endpoint: str | None, api_key_secret_arn: str | None) -> ApmSettings | None:
+        """None unless both are set (the config already requires the key with the endpoint)."""
+        if not endpoint or not api_key_secret_arn:
+            return None
+        return cls(otlp_endpoint=endpoint, api_key_secret_arn=api_key_secret_arn)
 
 
 def policy_document(statements: Sequence[Statement]) -> pulumi.Output[str]:
