@@ -63,3 +63,57 @@ def log_group(name: str, *, retention_days: int, kms_key_arn: pulumi.Input[str],
     return aws.cloudwatch.LogGroup(
         name, name=log_group_name, retention_in_days=retention_days, kms_key_id=kms_key_arn,
         opts=opts)
+
+
+def tls_only_statement(bucket_arn: pulumi.Input[str]) -> Statement:
+    """Deny every request to a bucket that does not arrive over TLS."""
+    return {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": [bucket_arn, pulumi.Output.concat(bucket_arn, "/*")],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+
+
+@dataclass(frozen=True)
+class PrivateBucket:
+    name: str
+    bucket: aws.s3.Bucket
+    public_access_block: aws.s3.BucketPublicAccessBlock
+    opts: pulumi.ResourceOptions
+
+    def with_policy(self, statements: Sequence[Statement] = ()) -> aws.s3.BucketPolicy:
+        """The bucket's one policy: `statements` (the grants) plus TLS-only.
+
+        A separate step so a grant can name what is created after the bucket (a distribution).
+        Depend on the returned policy before pointing a service at the bucket.
+        """
+        return aws.s3.BucketPolicy(
+            self.name, bucket=self.bucket.id,
+            policy=policy_document([*statements, tls_only_statement(self.bucket.arn)]),
+            opts=pulumi.ResourceOptions.merge(
+                self.opts, pulumi.ResourceOptions(depends_on=[self.public_access_block])))
+
+
+def private_bucket(name: str, *, opts: pulumi.ResourceOptions, versioned: bool,
+                   expire_after_days: int | None = None) -> PrivateBucket:
+    """A bucket nobody reaches but through its policy: all four public-access blocks, ACLs off
+    (bucket owner enforced), SSE-S3 (the one encryption ALB access logs accept), and, with
+    `with_policy`, TLS-only.
+    """
+    bucket = aws.s3.Bucket(name, opts=opts)
+    public_access = aws.s3.BucketPublicAccessBlock(
+        name, bucket=bucket.id, block_public_acls=True, block_public_policy=True,
+        ignore_public_acls=True, restrict_public_buckets=True, opts=opts)
+    aws.s3.BucketOwnershipControls(name, bucket=bucket.id,
+                                   rule={"object_ownership": "BucketOwnerEnforced"}, opts=opts)
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        name, bucket=bucket.id, opts=opts,
+        rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}])
+    if versioned:
+        aws.s3.BucketVersioning(name, bucket=bucket.id,
+                                versioning_configuration={"status": "Enabled"}, opts=opts)
+    if expire_after_days is not None:
+        aws.s3.BucketLifecycleConfiguration(name, bucket=bucket.id, opts=opts, rules=[{
+            "id": "expire", "status": "Enabled", "filter": {},
+            "expiration": {"days": expire_after_days},
+            "noncurrent_version_expiration": {"noncurrent_days": expire_after_days},
+            "abort_incomplete_multipart_upload": {"days_after_initiation": 7}}])
+    return PrivateBucket(name=name, bucket=bucket, public_access_block=public_access, opts=opts)
