@@ -1,15 +1,27 @@
-"""Scheduled job outbox_relay (bootstrap version)."""
+"""Scheduled outbox relay (every minute), also invocable with {"event_ids": [...]} after a commit."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-logger = Logger(service="outbox_relay")
+from shop.runtime import Runtime
+from shop.settings import Settings
+
+SETTINGS = Settings.from_env()
+runtime = Runtime(SETTINGS, db_max_size=1)
+logger = Logger(service="outbox-relay")
 
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return {"processed": 0}
+    event_ids = (event or {}).get("event_ids")
+    if event_ids:
+        report = runtime.relay.publish([uuid.UUID(str(value)) for value in event_ids])
+    else:
+        report = runtime.relay.publish_pending()
+    logger.info("outbox relayed", published=report.published, failed=report.failed)
+    return {"published": report.published, "failed": report.failed}

@@ -1,12 +1,178 @@
-"""The order API's ASGI app (bootstrap version): `uvicorn shop.order_service.app:app`."""
+"""The order API: `uvicorn shop.order_service.app:app` in the order-api ECS service.
+
+Routes (all JSON, behind the ALB's /api/*):
+  GET  /api/health                         liveness for the load balancer
+  POST /api/carts                          a new cart for the session's customer
+  GET  /api/carts/{cart_id}                the cart
+  PUT  /api/carts/{cart_id}/items/{sku}    set a line's quantity (0 removes it)
+  POST /api/checkout                       price, charge, place the order (see docs/checkout.md)
+The caller authenticates with `Authorization: Bearer <session token>`.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
 
-app = FastAPI(title="order-api")
+from aws_lambda_powertools import Logger
+from fastapi import BackgroundTasks, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from shop.checkout import CheckoutError, CheckoutRequest
+from shop.logs import install_redaction
+from shop.order_service.middleware import GuardRequests, without_input
+from shop.runtime import Runtime
+from shop.settings import Settings
+from shop.userstate import MAX_QUANTITY, Cart, CartConflict
+
+SETTINGS = Settings.from_env()
+logger = Logger(service="order-api")
+install_redaction()
+
+Sku = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{0,63}$")]
+CartId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,64}$")]
 
 
-@app.get("/api/health")
-def health() -> dict[str, str]:
-    return {"status": "ok"}
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class ShippingIn(_Body):
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+    postal_code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{0,15}$")]
+
+
+class CheckoutIn(_Body):
+    cart_id: CartId
+    payment_method: Annotated[str, StringConstraints(pattern=r"^pm_[A-Za-z0-9_]{1,200}$")] = Field(
+        description="A PaymentMethod id from the provider's client-side SDK; never card data.")
+    idempotency_key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{8,128}$")]
+    shipping: ShippingIn
+
+
+class QuantityIn(_Body):
+    quantity: int = Field(ge=0, le=MAX_QUANTITY)
+
+
+async def _raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+RawBody = Annotated[bytes, Depends(_raw_body)]
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(code)
+        self.status, self.code, self.message = status, code, message
+
+
+def _cart_body(cart: Cart) -> dict[str, Any]:
+    return {"cart_id": cart.cart_id, "status": cart.status,
+            "items": [{"sku": sku, "quantity": int(q)} for sku, q in sorted(cart.items.items())]}
+
+
+def create_app(runtime_factory: Callable[[], Runtime] | None = None) -> FastAPI:
+    """The ASGI app; `runtime_factory` supplies the dependencies (tests pass their own)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = runtime_factory() if runtime_factory else Runtime(SETTINGS)
+        runtime.db.open()
+        _ = runtime.checkout, runtime.sessions  # resolve secrets and clients before serving
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            runtime.close()
+
+    app = FastAPI(title="order-api", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(GuardRequests)
+
+    def runtime_of(request: Request) -> Runtime:
+        return request.app.state.runtime  # type: ignore[no-any-return]
+
+    def customer_of(request: Request) -> str:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        customer = runtime_of(request).sessions.customer_for(token.strip()) if scheme.lower() == "bearer" else None
+        if customer is None:
+            raise ApiError(401, "unauthenticated", "a valid session token is required")
+        return customer
+
+    def parse(raw: bytes, model: type[BaseModel]) -> Any:
+        try:
+            return model.model_validate_json(raw or b"null")
+        except ValidationError as error:
+            if any(e.get("type") == "json_invalid" for e in error.errors()):
+                raise ApiError(400, "malformed_json", "the body is not valid JSON") from error
+            raise RequestValidationError(error.errors()) from error
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, error: ApiError) -> JSONResponse:
+        return JSONResponse({"error": error.code, "message": error.message}, status_code=error.status)
+
+    @app.exception_handler(CheckoutError)
+    async def checkout_error(_: Request, error: CheckoutError) -> JSONResponse:
+        headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
+        return JSONResponse(error.body(), status_code=error.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"error": "invalid_request", "message": "the request failed validation",
+                             "details": without_input(list(error.errors()))}, status_code=422)
+
+    @app.get("/api/health")
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/api/carts", status_code=201)
+    def create_cart(request: Request) -> dict[str, Any]:
+        return _cart_body(runtime_of(request).carts.create(customer_of(request)))
+
+    @app.get("/api/carts/{cart_id}")
+    def get_cart(cart_id: CartId, request: Request) -> dict[str, Any]:
+        customer = customer_of(request)
+        cart = runtime_of(request).carts.get(cart_id)
+        if cart is None or cart.customer_id != customer:
+            raise ApiError(404, "cart_not_found", "no cart with this id for this customer")
+        return _cart_body(cart)
+
+    @app.put("/api/carts/{cart_id}/items/{sku}")
+    def set_item(cart_id: CartId, sku: Sku, request: Request, raw: RawBody) -> dict[str, Any]:
+        customer = customer_of(request)
+        body: QuantityIn = parse(raw, QuantityIn)
+        try:
+            cart = runtime_of(request).carts.set_quantity(cart_id, customer, sku, body.quantity)
+        except CartConflict as error:
+            raise ApiError(409, "cart_not_open", "this cart cannot be changed") from error
+        return _cart_body(cart)
+
+    @app.post("/api/checkout")
+    def checkout(request: Request, background: BackgroundTasks, raw: RawBody) -> JSONResponse:
+        customer = customer_of(request)
+        body: CheckoutIn = parse(raw, CheckoutIn)
+        runtime = runtime_of(request)
+        result = runtime.checkout.checkout(
+            CheckoutRequest(cart_id=body.cart_id, payment_method=body.payment_method,
+                            idempotency_key=body.idempotency_key, shipping=body.shipping.model_dump()),
+            customer)
+        if result.published and runtime.settings.relay_after_commit:
+            background.add_task(_publish_now, runtime, list(result.published))
+        return JSONResponse(result.body, status_code=result.status)
+
+    return app
+
+
+def _publish_now(runtime: Runtime, event_ids: list[uuid.UUID]) -> None:
+    try:
+        runtime.relay.publish(event_ids)
+    except Exception:  # the scheduled relay publishes it within a minute
+        logger.warning("immediate publish failed; the scheduled relay will publish", exc_info=True)
+
+
+app = create_app()

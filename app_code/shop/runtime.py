@@ -1,0 +1,71 @@
+"""The process-wide dependencies a handler or the service uses, built lazily from Settings.
+
+Nothing connects at import: a Lambda's cold start reads the environment, the first invocation opens
+the connection and the AWS clients, and later invocations reuse them.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import boto3
+
+from shop.checkout import CheckoutService
+from shop.db import Database
+from shop.outbox import OutboxRelay
+from shop.payments import PaymentGateway, StripeGateway, stripe_api_key_from_secret
+from shop.settings import Settings
+from shop.userstate import CartStore, SessionStore
+
+
+class Runtime:
+    def __init__(self, settings: Settings, *, db_max_size: int | None = None) -> None:
+        self.settings = settings
+        self._db_max_size = db_max_size
+
+    def _client(self, service: str) -> Any:
+        return boto3.client(service, region_name=self.settings.region or None)  # type: ignore[call-overload]
+
+    @cached_property
+    def db(self) -> Database:
+        return Database(self.settings, max_size=self._db_max_size)
+
+    @cached_property
+    def events(self) -> Any:
+        return self._client("events")
+
+    @cached_property
+    def ses(self) -> Any:
+        return self._client("ses")
+
+    @cached_property
+    def dynamodb(self) -> Any:
+        return boto3.resource("dynamodb", region_name=self.settings.region or None)
+
+    @cached_property
+    def carts(self) -> CartStore:
+        return CartStore(self.dynamodb.Table(self.settings.require("carts_table")))
+
+    @cached_property
+    def sessions(self) -> SessionStore:
+        return SessionStore(self.dynamodb.Table(self.settings.require("sessions_table")))
+
+    @cached_property
+    def gateway(self) -> PaymentGateway:
+        api_key = stripe_api_key_from_secret(self.settings.require("stripe_secret_arn"),
+                                             secretsmanager=self._client("secretsmanager"))
+        return StripeGateway.create(api_key, api_base=self.settings.stripe_api_base,
+                                    timeout_seconds=self.settings.payment_timeout_seconds)
+
+    @cached_property
+    def relay(self) -> OutboxRelay:
+        return OutboxRelay(self.db, self.events, self.settings.require("event_bus_name"))
+
+    @cached_property
+    def checkout(self) -> CheckoutService:
+        return CheckoutService(self.db, self.carts, self.gateway)
+
+    def close(self) -> None:
+        if "db" in self.__dict__:
+            self.db.close()

@@ -1,0 +1,168 @@
+"""Per-user state in DynamoDB: carts and sessions, each item expiring through the `expires_at` TTL.
+
+Table keys (the data tier creates the tables): carts hash key `cart_id` (S), sessions hash key
+`session_id` (S, the SHA-256 of the bearer token, so the table never holds a usable token). TTL
+deletion is lazy, so reads also treat an item past `expires_at` as absent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+Clock = Callable[[], float]
+MAX_QUANTITY = 99
+MAX_LINES = 50
+
+
+class CartConflict(Exception):
+    """The cart cannot be changed: not the caller's, expired, or already checked out."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cart:
+    cart_id: str
+    customer_id: str
+    items: dict[str, Any]
+    status: str
+    updated_at: int
+    expires_at: int
+
+
+def _cart(item: dict[str, Any]) -> Cart:
+    return Cart(cart_id=str(item["cart_id"]), customer_id=str(item.get("customer_id", "")),
+                items=dict(item.get("items") or {}), status=str(item.get("status", "open")),
+                updated_at=int(item.get("updated_at", 0)), expires_at=int(item.get("expires_at", 0)))
+
+
+class CartStore:
+    def __init__(self, table: Any, *, ttl_seconds: int = 30 * 24 * 3600, clock: Clock = time.time) -> None:
+        self._table = table
+        self._ttl = ttl_seconds
+        self._clock = clock
+
+    def create(self, customer_id: str) -> Cart:
+        now = int(self._clock())
+        cart = Cart(cart_id=str(uuid.uuid4()), customer_id=customer_id, items={}, status="open",
+                    updated_at=now, expires_at=now + self._ttl)
+        self._table.put_item(Item={**cart.__dict__}, ConditionExpression="attribute_not_exists(cart_id)")
+        return cart
+
+    def get(self, cart_id: str) -> Cart | None:
+        item = self._table.get_item(Key={"cart_id": cart_id}, ConsistentRead=True).get("Item")
+        if item is None or int(item.get("expires_at", 0)) <= self._clock():
+            return None
+        return _cart(item)
+
+    def set_quantity(self, cart_id: str, customer_id: str, sku: str, quantity: int) -> Cart:
+        """Set one line (0 removes it); only the owner may, only while the cart is open."""
+        if not 0 <= quantity <= MAX_QUANTITY:
+            raise ValueError(f"quantity must be 0 to {MAX_QUANTITY}")
+        now = int(self._clock())
+        names = {"#items": "items", "#sku": sku, "#status": "status"}
+        values: dict[str, Any] = {":customer": customer_id, ":open": "open", ":now": now,
+                                  ":expires": now + self._ttl}
+        if quantity:
+            update = "SET #items.#sku = :q, updated_at = :now, expires_at = :expires"
+            values[":q"] = quantity
+        else:
+            update = "REMOVE #items.#sku SET updated_at = :now, expires_at = :expires"
+        try:
+            result = self._table.update_item(
+                Key={"cart_id": cart_id}, UpdateExpression=update, ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values, ReturnValues="ALL_NEW",
+                ConditionExpression="customer_id = :customer AND #status = :open AND expires_at > :now")
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise CartConflict(cart_id) from error
+            raise
+        return _cart(result["Attributes"])
+
+    def mark_ordered(self, cart_id: str, order_id: str) -> None:
+        self._table.update_item(
+            Key={"cart_id": cart_id}, UpdateExpression="SET #status = :ordered, order_id = :order",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":ordered": "ordered", ":order": order_id},
+            ConditionExpression="attribute_exists(cart_id)")
+
+    def stale_open_carts(self, *, idle_seconds: int) -> Iterator[Cart]:
+        """Open, unexpired, non-empty carts untouched for idle_seconds and not yet reminded."""
+        now = int(self._clock())
+        kwargs: dict[str, Any] = {
+            "FilterExpression": "#status = :open AND updated_at < :before AND expires_at > :now "
+                                "AND attribute_not_exists(reminded_at)",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":open": "open", ":before": now - idle_seconds, ":now": now},
+        }
+        while True:
+            page = self._table.scan(**kwargs)
+            for item in page.get("Items", []):
+                cart = _cart(item)
+                if cart.items:
+                    yield cart
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def mark_reminded(self, cart: Cart) -> bool:
+        """Record the reminder unless the cart changed meanwhile; False if it did."""
+        try:
+            self._table.update_item(
+                Key={"cart_id": cart.cart_id}, UpdateExpression="SET reminded_at = :now",
+                ConditionExpression="updated_at = :seen AND attribute_not_exists(reminded_at)",
+                ExpressionAttributeValues={":now": int(self._clock()), ":seen": cart.updated_at})
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+
+def quantities(cart: Cart) -> list[tuple[str, int]]:
+    """The cart's lines as (sku, quantity), validated; ValueError on anything malformed."""
+    if len(cart.items) > MAX_LINES:
+        raise ValueError(f"a cart holds at most {MAX_LINES} lines")
+    lines = []
+    for sku, raw in sorted(cart.items.items()):
+        if not isinstance(raw, int | Decimal) or isinstance(raw, bool) or raw != int(raw):
+            raise ValueError(f"quantity of {sku} is not an integer")
+        quantity = int(raw)
+        if not 1 <= quantity <= MAX_QUANTITY:
+            raise ValueError(f"quantity of {sku} must be 1 to {MAX_QUANTITY}")
+        lines.append((str(sku), quantity))
+    return lines
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class SessionStore:
+    def __init__(self, table: Any, *, ttl_seconds: int = 7 * 24 * 3600, clock: Clock = time.time) -> None:
+        self._table = table
+        self._ttl = ttl_seconds
+        self._clock = clock
+
+    def create(self, customer_id: str) -> str:
+        """A new bearer token for the customer; only its digest is stored."""
+        token = secrets.token_urlsafe(32)
+        now = int(self._clock())
+        self._table.put_item(Item={"session_id": _digest(token), "customer_id": customer_id,
+                                   "created_at": now, "expires_at": now + self._ttl})
+        return token
+
+    def customer_for(self, token: str) -> str | None:
+        if not token or len(token) > 256:
+            return None
+        item = self._table.get_item(Key={"session_id": _digest(token)}, ConsistentRead=True).get("Item")
+        if item is None or int(item.get("expires_at", 0)) <= self._clock():
+            return None
+        return str(item["customer_id"])
