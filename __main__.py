@@ -3,10 +3,16 @@
 import pulumi
 import pulumi_aws as aws
 
+from components.cache import ProductCache, ProductCacheArgs
 from components.config import ConfigError, StackConfig
+from components.data_clients import DataClients, DataClientsArgs
+from components.data_common import Protection
+from components.database import RelationalDatabase, RelationalDatabaseArgs
 from components.keys import EncryptionKeys, EncryptionKeysArgs
-from components.network import Network, NetworkArgs
+from components.network import Network, NetworkArgs, SubnetRole
 from components.providers import Tier, TierProviders
+from components.search import SearchDomain, SearchDomainArgs
+from components.user_state import UserStateTables, UserStateTablesArgs
 
 cfg = StackConfig.load()
 providers = TierProviders(environment=cfg.environment.value, region=cfg.region)
@@ -27,6 +33,63 @@ network = Network("network", NetworkArgs(
     nat_gateways=cfg.network.nat_gateways, flow_log_retention_days=cfg.log_retention_days,
     logs_kms_key_arn=keys.logs_key_arn), opts=providers.opts(Tier.NETWORK))
 
+# --- data: one store per access pattern ---------------------------------------------------------
+# The app (ECS) and Lambda tiers attach these groups; the stores admit only them.
+data_clients = DataClients("data-clients", DataClientsArgs(vpc_id=network.vpc_id),
+                           opts=providers.opts(Tier.DATA))
+protection = Protection.RETAIN if cfg.is_prod else Protection.DISPOSABLE
+isolated_subnets = network.subnet_ids[SubnetRole.ISOLATED]
+database = RelationalDatabase("database", RelationalDatabaseArgs(
+    vpc_id=network.vpc_id, subnet_ids=isolated_subnets,
+    availability_zones=network.availability_zones,
+    client_security_group_ids=[data_clients.app_security_group_id,
+                               data_clients.lambda_security_group_id],
+    engine_version=cfg.data.aurora_engine_version, instance_class=cfg.data.aurora_instance_class,
+    reader_count=cfg.data.aurora_reader_count, max_readers=cfg.data.aurora_max_readers,
+    backup_retention_days=cfg.data.backup_retention_days,
+    log_retention_days=cfg.log_retention_days, logs_kms_key_arn=keys.logs_key_arn,
+    protection=protection), opts=providers.opts(Tier.DATA))
+user_state = UserStateTables("user-state", UserStateTablesArgs(protection=protection),
+                             opts=providers.opts(Tier.DATA))
+cache = ProductCache("cache", ProductCacheArgs(
+    vpc_id=network.vpc_id, subnet_ids=isolated_subnets,
+    availability_zones=network.availability_zones,
+    client_security_group_ids=[data_clients.app_security_group_id],
+    node_type=cfg.data.cache_node_type, node_count=cfg.data.cache_node_count,
+    log_retention_days=cfg.log_retention_days, logs_kms_key_arn=keys.logs_key_arn,
+    protection=protection), opts=providers.opts(Tier.DATA))
+search = SearchDomain("search", SearchDomainArgs(
+    account_id=account_id, vpc_id=network.vpc_id,
+    subnet_ids=network.subnet_ids[SubnetRole.PRIVATE],
+    availability_zones=network.availability_zones,
+    client_security_group_ids=[data_clients.app_security_group_id,
+                               data_clients.lambda_security_group_id],
+    instance_type=cfg.data.search_instance_type, data_nodes=cfg.data.search_data_nodes,
+    zone_count=cfg.data.search_zone_count, dedicated_masters=cfg.data.search_dedicated_masters,
+    volume_gb=cfg.data.search_volume_gb, log_retention_days=cfg.log_retention_days,
+    logs_kms_key_arn=keys.logs_key_arn), opts=providers.opts(Tier.DATA))
+
 pulumi.export("region", cfg.region)
 pulumi.export("vpcId", network.vpc_id)
 pulumi.export("availabilityZones", list(network.availability_zones))
+pulumi.export("dataAppSecurityGroupId", data_clients.app_security_group_id)
+pulumi.export("dataLambdaSecurityGroupId", data_clients.lambda_security_group_id)
+pulumi.export("databaseEndpoint", database.cluster_endpoint)
+pulumi.export("databaseReaderEndpoint", database.reader_endpoint)
+pulumi.export("databaseProxyEndpoint", database.proxy_endpoint)
+pulumi.export("databasePort", database.port)
+pulumi.export("databaseName", database.database_name)
+pulumi.export("databaseClusterArn", database.cluster_arn)
+pulumi.export("databaseSecretArn", database.master_secret_arn)
+pulumi.export("databaseSecurityGroupId", database.security_group_id)
+pulumi.export("cartsTableName", user_state.carts_table_name)
+pulumi.export("sessionsTableName", user_state.sessions_table_name)
+pulumi.export("idempotencyTableName", user_state.idempotency_table_name)
+pulumi.export("cacheEndpoint", cache.primary_endpoint)
+pulumi.export("cacheReaderEndpoint", cache.reader_endpoint)
+pulumi.export("cachePort", cache.port)
+pulumi.export("cacheArn", cache.replication_group_arn)
+pulumi.export("cacheSecurityGroupId", cache.security_group_id)
+pulumi.export("searchEndpoint", search.endpoint)
+pulumi.export("searchDomainArn", search.domain_arn)
+pulumi.export("searchSecurityGroupId", search.security_group_id)

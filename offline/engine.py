@@ -192,12 +192,17 @@ class OfflineMocks(pulumi.runtime.Mocks):
                        masterUserSecrets=[{"secretArn": f"arn:aws:secretsmanager:{region}:{acct}:"
                                                         f"secret:rds!cluster-{_digest(name)}",
                                            "secretStatus": "active", "kmsKeyId": ""}])
+        elif service == "elasticache" and kind in ("User", "UserGroup"):
+            ident = str(inputs.get("userId") or inputs.get("userGroupId") or physical)
+            out["arn"] = f"arn:aws:elasticache:{region}:{acct}:{resource.lower()}:{ident}"
+            resource_id = ident
         elif service == "elasticache":
             host = f"master.{physical}.{_digest(name, length=6)}.use1.cache.amazonaws.com"
             out.update(arn=f"arn:aws:elasticache:{region}:{acct}:replicationgroup:{physical}",
                        primaryEndpointAddress=host,
                        readerEndpointAddress=host.replace("master.", "replica."), port=6379)
         elif service == "opensearch" and kind == "Domain":
+            physical = str(inputs.get("domainName") or physical)
             out.update(arn=f"arn:aws:es:{region}:{acct}:domain/{physical}",
                        endpoint=f"vpc-{physical}-{_digest(name, length=26)}.{region}.es.amazonaws.com",
                        domainId=f"{acct}/{physical}")
