@@ -20,9 +20,10 @@ system-packages:
 test: $(STAMP) system-packages
 	$(PY) -m pytest -n 2 --dist loadfile $(ARGS)
 
-## make preview [STACK=prod]: the program and the policy pack, offline
+## make preview [STACK=prod] [ARGS="--json|--markdown|--policy-config FILE|--no-policies"]:
+## the program and the policy pack, offline; also draws build/preview/<stack>/diagram.{mmd,svg}
 preview: $(STAMP) system-packages
-	$(PY) -m offline.preview --stack $(STACK) $(ARGS)
+	@$(PY) -m offline.preview --stack $(STACK) --diagram build/preview/$(STACK) $(ARGS)
 
 ## make lint: ruff and mypy, clean
 lint: $(STAMP)

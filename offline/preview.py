@@ -1,31 +1,201 @@
-"""`make preview`: run the program offline and summarise what it would create."""
+"""`make preview`: the program and the policy pack, offline, shown like `pulumi preview`.
+
+    python -m offline.preview [--stack prod] [--json | --markdown] [--policy-config FILE]
+                              [--no-policies] [--config KEY=VALUE ...] [--diagram DIR]
+
+Runs `__main__.py` under the mock engine in preview mode with the stack's config (Pulumi.yaml
+defaults + Pulumi.<stack>.yaml), starts the policy pack in `policies/` the way the engine starts
+it, sends it every registered resource, and prints the resource tree, the violations, the outputs
+and a summary. Exit status: 0 clean, 1 a mandatory policy failed, 2 the program, its config or the
+policy pack failed (one line on stderr, no traceback).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
-from collections import Counter
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
-from offline.engine import ProgramError, run_program
+from offline.engine import PROJECT, PROJECT_DIR, ProgramError, Snapshot, run_program
+from offline.render import (
+    PolicyInfo,
+    PolicyOutcome,
+    PreviewResult,
+    Violation,
+    render_json,
+    render_markdown,
+    render_text,
+)
+
+DEFAULT_PACK = PROJECT_DIR / "policies"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m offline.preview",
-                                     description="Offline preview of a stack (no CLI, no cloud).")
-    parser.add_argument("--stack", default="prod", help="stack name: reads Pulumi.<stack>.yaml")
-    args = parser.parse_args(argv)
-    print(f"Offline preview of stack {args.stack}: no diff against deployed state, no provider "
-          "validation, computed values unknown.")
+class PolicyPackError(Exception):
+    """The policy pack could not be started or did not answer; `str()` is the one line."""
+
+
+def run_preview(stack: str, *, policies: bool = True, policy_config: Mapping[str, Any] | None = None,
+                overrides: Mapping[str, Any] | None = None, project_dir: Path = PROJECT_DIR,
+                pack_dir: Path = DEFAULT_PACK) -> PreviewResult:
+    """Run the program (preview mode) and, unless `policies` is false, the pack on what it made."""
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
     try:
-        snapshot = run_program(args.stack, preview=True)
+        snapshot = run_program(stack, preview=True, overrides=overrides,
+                               program=project_dir / "__main__.py", project_dir=project_dir)
     except ProgramError as error:
+        timings["programSeconds"] = time.perf_counter() - started
+        return PreviewResult(stack=stack, snapshot=None, policies=None, error=str(error),
+                             timings=timings)
+    timings["programSeconds"] = time.perf_counter() - started
+    if not policies:
+        return PreviewResult(stack=stack, snapshot=snapshot, policies=None, policies_skipped=True,
+                             timings=timings)
+    started = time.perf_counter()
+    try:
+        outcome = analyze(snapshot, pack_dir, policy_config or {})
+    except PolicyPackError as error:
+        return PreviewResult(stack=stack, snapshot=snapshot, policies=None,
+                             error=f"policy pack {pack_dir.name}: {error}", timings=timings)
+    finally:
+        timings["policiesSeconds"] = time.perf_counter() - started
+    return PreviewResult(stack=stack, snapshot=snapshot, policies=outcome, timings=timings)
+
+
+def analyze(snapshot: Snapshot, pack_dir: Path, config: Mapping[str, Any]) -> PolicyOutcome:
+    """Start the pack as the engine does, send it the snapshot, and read back its verdict."""
+    from offline import analyzer
+
+    try:
+        with analyzer.PolicyPackProcess.for_snapshot(snapshot, pack_dir,
+                                                     policy_config=dict(config)) as pack:
+            report = pack.analyze(snapshot)
+    except analyzer.PolicyPackError as error:
+        raise PolicyPackError(str(error)) from None
+    return PolicyOutcome(
+        pack=pack.name, version=pack.version, location=_location(pack_dir),
+        policies=tuple(PolicyInfo(name=p.name, description=p.description, level=p.level)
+                       for p in pack.policies),
+        violations=tuple(Violation(policy=v.policy, level=v.level, message=v.message, urn=v.urn,
+                                   pack=v.pack, pack_version=v.version, description=v.description)
+                         for v in report.violations))
+
+
+def _location(pack_dir: Path) -> str:
+    try:
+        return str(pack_dir.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(pack_dir)
+
+
+# ----------------------------------------------------------------------------------------------
+# Command line
+
+
+def _config_override(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+    return (key if ":" in key else f"{PROJECT}:{key}"), value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m offline.preview",
+        description="Offline `pulumi preview`: the program and the policy pack under mocks, "
+                    "no Pulumi CLI, no cloud credentials.",
+        epilog="Exit status: 0 clean, 1 a mandatory policy failed, 2 the program, its config or "
+               "the policy pack failed.")
+    parser.add_argument("--stack", "-s", default="prod", help="stack name: reads Pulumi.<stack>.yaml "
+                        "(default: prod)")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print a machine-readable document")
+    output.add_argument("--markdown", action="store_true", help="print a pull-request comment body")
+    parser.add_argument("--policy-config", type=Path, metavar="FILE",
+                        help="policy config as JSON, the shape `pulumi preview "
+                             "--policy-pack-config` reads")
+    parser.add_argument("--no-policies", action="store_true", help="do not run the policy pack")
+    parser.add_argument("--policy-pack", type=Path, default=DEFAULT_PACK, metavar="DIR",
+                        help="the policy pack's folder (default: policies)")
+    parser.add_argument("--config", "-c", type=_config_override, action="append", default=[],
+                        metavar="KEY=VALUE", help="override a config value for this run, as "
+                        "`pulumi preview -c` does (KEY without a namespace means ecommerce:KEY)")
+    parser.add_argument("--cwd", "-C", type=Path, default=PROJECT_DIR, metavar="DIR",
+                        help="the project folder: Pulumi.yaml, Pulumi.<stack>.yaml, __main__.py")
+    parser.add_argument("--markdown-file", type=Path, metavar="FILE",
+                        help="also write the pull-request comment body to FILE (CI)")
+    parser.add_argument("--json-file", type=Path, metavar="FILE",
+                        help="also write the machine-readable document to FILE (CI)")
+    parser.add_argument("--diagram", type=Path, metavar="DIR",
+                        help="also draw this stack's architecture to DIR/diagram.mmd and, with "
+                             "Graphviz, DIR/diagram.svg")
+    return parser
+
+
+def _read_policy_config(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        config = json.loads(path.read_text())
+    except OSError as error:
+        raise ValueError(f"--policy-config {path}: {error.strerror}") from None
+    except ValueError as error:
+        raise ValueError(f"--policy-config {path} is not valid JSON: {error}") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"--policy-config {path} must hold a JSON object keyed by policy name")
+    return config
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        policy_config = _read_policy_config(args.policy_config)
+    except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 1
-    for type_, count in sorted(Counter(r.type for r in snapshot).items()):
-        print(f"  + {count:4d}  {type_}")
-    print(f"{len(snapshot)} resources to create")
-    return 0
+        return 2
+    result = run_preview(args.stack, policies=not args.no_policies, policy_config=policy_config,
+                         overrides=dict(args.config), project_dir=args.cwd,
+                         pack_dir=args.policy_pack)
+    if args.json:
+        print(render_json(result))
+    elif args.markdown:
+        print(render_markdown(result))
+    else:
+        print(render_text(result))
+    for path, render in ((args.markdown_file, render_markdown), (args.json_file, render_json)):
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(render(result) + "\n")
+    if args.diagram is not None and result.snapshot is not None:
+        _write_diagram(result.snapshot, args.diagram)
+    if result.error is not None:
+        print(f"error: {result.error}", file=sys.stderr)
+    return result.exit_code
+
+
+def _write_diagram(snapshot: Snapshot, folder: Path) -> None:
+    from offline import diagram
+
+    drawing = diagram.build(snapshot)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "diagram.mmd").write_text(diagram.to_mermaid(drawing))
+    try:
+        (folder / "diagram.svg").write_text(diagram.to_svg(diagram.to_dot(drawing)))
+    except diagram.GraphvizMissing as error:
+        print(f"note: wrote {folder / 'diagram.mmd'} only: {error}", file=sys.stderr)
+        return
+    print(f"note: wrote the architecture of {snapshot.stack} to {folder}/diagram.{{mmd,svg}}",
+          file=sys.stderr)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # `... | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)

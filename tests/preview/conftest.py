@@ -1,0 +1,42 @@
+"""Fixtures for the offline preview: run the command as a user runs it, and stack folders."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from offline.engine import PROJECT_DIR
+
+RunPreview = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def run_preview() -> RunPreview:
+    """`python -m offline.preview ARGS...` in a fresh interpreter, from the project folder."""
+
+    def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "offline.preview", *map(str, args)],
+                              cwd=PROJECT_DIR, capture_output=True, text=True, timeout=180,
+                              check=False)
+
+    return run
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Callable[[str, str], Path]:
+    """A project folder with the real Pulumi.yaml and program and one stack file of our own."""
+
+    def make(stack: str, stack_yaml: str, program: str | None = None) -> Path:
+        (tmp_path / "Pulumi.yaml").symlink_to(PROJECT_DIR / "Pulumi.yaml")
+        if program is None:
+            (tmp_path / "__main__.py").symlink_to(PROJECT_DIR / "__main__.py")
+        else:
+            (tmp_path / "__main__.py").write_text(program)
+        (tmp_path / f"Pulumi.{stack}.yaml").write_text(stack_yaml)
+        return tmp_path
+
+    return make
