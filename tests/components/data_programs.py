@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from functools import cache
 from pathlib import Path
 
 from components.cache import ProductCacheArgs
@@ -33,6 +34,14 @@ def run_component(build: Callable[[], object], stack: str = "staging") -> Snapsh
         return run_program(stack, program=PROGRAM)
     finally:
         _pending.clear()
+
+
+@cache
+def three_az_staging() -> Snapshot:
+    """Staging over three AZs with three readers and a three-zone search domain (run once)."""
+    return run_program("staging", overrides={
+        "ecommerce:azCount": 3, "ecommerce:auroraReaderCount": 3,
+        "ecommerce:searchZoneCount": 3, "ecommerce:searchDataNodes": 6})
 
 
 def build_pending() -> None:

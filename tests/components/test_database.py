@@ -9,7 +9,12 @@ import pytest
 from components.data_common import Availability, Encryption
 from components.database import RelationalDatabase
 from offline.engine import ProgramError, Resource, Snapshot
-from tests.components.data_programs import CLIENT_SG, database_args, run_component
+from tests.components.data_programs import (
+    CLIENT_SG,
+    database_args,
+    run_component,
+    three_az_staging,
+)
 
 CLUSTER = "aws:rds/cluster:Cluster"
 INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
@@ -55,12 +60,12 @@ def test_the_cluster_has_its_writer_and_a_reader_in_different_azs(prod: Snapshot
 
 def test_prod_runs_the_configured_readers_and_scales_them_for_the_spike(prod: Snapshot) -> None:
     assert len(instances_of(prod)) == 1 + int(prod.config["ecommerce:auroraReaderCount"])
-    (target,) = prod.of_type("aws:appautoscaling/target:Target")
+    (target,) = prod.where("aws:appautoscaling/target:Target", serviceNamespace="rds")
     assert target.inputs["scalableDimension"] == "rds:cluster:ReadReplicaCount"
     assert target.inputs["resourceId"] == f"cluster:{cluster_of(prod).inputs['clusterIdentifier']}"
     assert target.inputs["minCapacity"] == 2
     assert target.inputs["maxCapacity"] == int(prod.config["ecommerce:auroraMaxReaders"])
-    (policy,) = prod.of_type("aws:appautoscaling/policy:Policy")
+    (policy,) = prod.where("aws:appautoscaling/policy:Policy", serviceNamespace="rds")
     assert policy.inputs["policyType"] == "TargetTrackingScaling"
     assert policy.inputs["resourceId"] == target.inputs["resourceId"]
     metric = policy.inputs["targetTrackingScalingPolicyConfiguration"]
@@ -68,8 +73,8 @@ def test_prod_runs_the_configured_readers_and_scales_them_for_the_spike(prod: Sn
         "RDSReaderAverageCPUUtilization"
 
 
-def test_more_readers_in_config_spread_over_every_az(run_stack) -> None:
-    snapshot = run_stack("staging", {"ecommerce:azCount": 3, "ecommerce:auroraReaderCount": 3})
+def test_more_readers_in_config_spread_over_every_az() -> None:
+    snapshot = three_az_staging()  # azCount 3, auroraReaderCount 3
     zones = [i.inputs["availabilityZone"] for i in instances_of(snapshot)]
     assert len(zones) == 4
     assert set(zones) == {"us-east-1a", "us-east-1b", "us-east-1c"}
@@ -188,7 +193,7 @@ def test_single_az_is_only_an_explicit_argument() -> None:
     single = run_component(lambda: RelationalDatabase("db", database_args(
         availability=Availability.SINGLE_AZ)))
     assert len(instances_of(single)) == 1
-    assert not single.of_type("aws:appautoscaling/target:Target")
+    assert not single.where("aws:appautoscaling/target:Target", serviceNamespace="rds")
 
 
 def test_no_stack_config_can_drop_the_reader(run_stack) -> None:
