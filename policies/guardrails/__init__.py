@@ -9,8 +9,25 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import eks
+from . import (
+    architecture,
+    availability,
+    cardholder_data,
+    cloudformation,
+    eks,
+    encryption,
+    exposure,
+    iam,
+    operations,
+    payments,
+    resilience,
+    secrets,
+)
 
 PACK_NAME = "ecommerce-guardrails"
 
-POLICIES: list[Policy] = [*eks.POLICIES]
+POLICIES: list[Policy] = [
+    *eks.POLICIES, *availability.POLICIES, *payments.POLICIES, *cardholder_data.POLICIES,
+    *encryption.POLICIES, *exposure.POLICIES, *secrets.POLICIES, *iam.POLICIES, *resilience.POLICIES,
+    *cloudformation.POLICIES, *architecture.POLICIES, *operations.POLICIES,
+]

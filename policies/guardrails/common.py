@@ -13,6 +13,7 @@ Only pulumi-policy and the standard library are used here: the pack is published
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -173,8 +174,9 @@ class Res:
                    provider=provider, parent=args.opts.parent if args.opts else None)
 
     @classmethod
-    def from_stack(cls, resource: PolicyResource) -> Res:
-        provider = plain(resource.provider.props) if resource.provider is not None else {}
+    def from_stack(cls, resource: PolicyResource, provider: dict[str, Any] | None = None) -> Res:
+        if provider is None:
+            provider = plain(resource.provider.props) if resource.provider is not None else {}
         return cls(type=resource.resource_type, name=resource.name, urn=resource.urn,
                    props=plain(resource.props), provider=provider,
                    parent=resource.parent.urn if resource.parent is not None else None,
@@ -197,6 +199,10 @@ class Res:
                     return default
                 value = value[step]
             else:
+                if isinstance(value, list):  # a block the engine sent as a one-element list
+                    value = value[0] if value else None
+                if value is UNKNOWN:
+                    return UNKNOWN
                 if not isinstance(value, Mapping) or value.get(step) is None:
                     return default
                 value = value[step]
@@ -224,6 +230,17 @@ class Res:
                 merged.update(own)
         return merged
 
+    def names(self, tag_keys: Iterable[str] = ()) -> list[str]:
+        """The logical name, the physical name inputs and the values of the tags `tag_keys`."""
+        found = [self.name]
+        for key in ("name", "namePrefix", "tableName", "functionName", "family"):
+            value = self.props.get(key)
+            if isinstance(value, str) and value:
+                found.append(value)
+        tags = self.tags
+        found += [v for k in tag_keys if isinstance(v := tags.get(k), str)]
+        return found
+
     def tag_text(self) -> str:
         return " ".join(f"{k} {v}" for k, v in self.tags.items() if isinstance(v, str))
 
@@ -250,6 +267,23 @@ class Res:
         return found
 
 
+def stack_config() -> dict[str, str]:
+    """The stack's config as the CLI hands it to the pack (PULUMI_CONFIG), keys like `proj:key`."""
+    try:
+        config = json.loads(os.environ.get("PULUMI_CONFIG") or "{}")
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in config.items()} if isinstance(config, dict) else {}
+
+
+def config_value(config: Mapping[str, str], key: str) -> str | None:
+    """The value of `key` in any namespace (`ecommerce:multiRegionTrigger` for `multiRegionTrigger`)."""
+    for full, value in config.items():
+        if full.split(":", 1)[-1] == key and value:
+            return value
+    return None
+
+
 def one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -271,18 +305,48 @@ def preview_unknown(resource: Res, what: str, fix: str) -> str:
 
 
 class StackGraph:
-    """Every resource of the stack and the edges between them (parents, property dependencies)."""
+    """Every resource of the stack and the edges between them (parents, property dependencies).
 
-    def __init__(self, resources: Sequence[Res]) -> None:
-        self.resources = list(resources)
-        self.by_urn = {r.urn: r for r in self.resources}
+    Resources are converted to `Res` lazily: a policy that looks at queues does not pay for the
+    other few hundred resources.
+    """
+
+    def __init__(self, resources: Sequence[Res | PolicyResource],
+                 stack_tags: Mapping[str, str] | None = None) -> None:
+        self._order = [(r.urn, r.type if isinstance(r, Res) else r.resource_type) for r in resources]
+        self._raw = {r.urn: r for r in resources}
+        self._converted: dict[str, Res] = {}
+        self._providers: dict[str, dict[str, Any]] = {}
+        self.stack_tags = dict(stack_tags or {})
 
     @classmethod
     def from_args(cls, args: StackValidationArgs) -> StackGraph:
-        return cls([Res.from_stack(r) for r in args.resources])
+        return cls(args.resources, args.stack_tags)
+
+    def get(self, urn: str) -> Res | None:
+        if urn in self._converted:
+            return self._converted[urn]
+        raw = self._raw.get(urn)
+        if raw is None:
+            return None
+        if isinstance(raw, Res):
+            resource = raw
+        else:
+            provider: dict[str, Any] = {}
+            if raw.provider is not None:
+                if raw.provider.urn not in self._providers:
+                    self._providers[raw.provider.urn] = plain(raw.provider.props)
+                provider = self._providers[raw.provider.urn]
+            resource = Res.from_stack(raw, provider)
+        self._converted[urn] = resource
+        return resource
+
+    @property
+    def resources(self) -> list[Res]:
+        return [r for urn, _ in self._order if (r := self.get(urn)) is not None]
 
     def of_type(self, *types: str) -> list[Res]:
-        return [r for r in self.resources if r.type in types]
+        return [r for urn, type_ in self._order if type_ in types and (r := self.get(urn)) is not None]
 
     def targets(self, resource: Res, *keys: str) -> list[Res]:
         """Resources that `resource`'s properties `keys` (all when none given) depend on."""
@@ -290,28 +354,32 @@ class StackGraph:
         for key, deps in resource.property_dependencies.items():
             if not keys or key in keys:
                 urns.extend(deps)
-        return [self.by_urn[u] for u in dict.fromkeys(urns) if u in self.by_urn]
+        return [r for u in dict.fromkeys(urns) if (r := self.get(u)) is not None]
 
     def refers(self, resource: Res, key: str, target: Res) -> bool:
         """Does property `key` of `resource` name `target`? By dependency, else by a known literal."""
         if target.urn in resource.property_dependencies.get(key, ()):
             return True
         idents = target.identifiers()
-        return any(_same_reference(value, idents) for value in strings(resource.props.get(key)))
+        return any(_same_reference(value, idents) for value in _referenced(resource.props.get(key)))
 
     def referrers(self, target: Res, types: Iterable[str], *keys: str) -> list[Res]:
         """Resources of `types` whose properties `keys` name `target`."""
-        wanted = set(types)
-        found = []
-        for resource in self.resources:
-            if resource.type not in wanted:
-                continue
-            if any(self.refers(resource, key, target) for key in keys):
-                found.append(resource)
-        return found
+        return [r for r in self.of_type(*types) if any(self.refers(r, key, target) for key in keys)]
 
     def children(self, parent: Res) -> list[Res]:
         return [r for r in self.resources if r.parent == parent.urn]
+
+
+def _referenced(value: Any) -> Iterator[str]:
+    """String leaves of a value, looking inside JSON documents (redrive policies, definitions)."""
+    for text in strings(value):
+        if text.lstrip().startswith(("{", "[")):
+            parsed = parse_json(text)
+            if isinstance(parsed, dict | list):
+                yield from strings(parsed)
+                continue
+        yield text
 
 
 def _same_reference(value: str, idents: set[str]) -> bool:
