@@ -43,28 +43,34 @@ def run_preview(stack: str, *, policies: bool = True, policy_config: Mapping[str
                 overrides: Mapping[str, Any] | None = None, project_dir: Path = PROJECT_DIR,
                 pack_dir: Path = DEFAULT_PACK) -> PreviewResult:
     """Run the program (preview mode) and, unless `policies` is false, the pack on what it made."""
-    timings: dict[str, float] = {}
     started = time.perf_counter()
     try:
         snapshot = run_program(stack, preview=True, overrides=overrides,
                                program=project_dir / "__main__.py", project_dir=project_dir)
     except ProgramError as error:
-        timings["programSeconds"] = time.perf_counter() - started
         return PreviewResult(stack=stack, snapshot=None, policies=None, error=str(error),
-                             timings=timings)
-    timings["programSeconds"] = time.perf_counter() - started
+                             timings={"programSeconds": time.perf_counter() - started})
+    return preview_of(snapshot, policies=policies, policy_config=policy_config, pack_dir=pack_dir,
+                      timings={"programSeconds": time.perf_counter() - started})
+
+
+def preview_of(snapshot: Snapshot, *, policies: bool = True,
+               policy_config: Mapping[str, Any] | None = None, pack_dir: Path = DEFAULT_PACK,
+               timings: Mapping[str, float] | None = None) -> PreviewResult:
+    """The preview of a recorded snapshot: the pack's verdict on it, unless `policies` is false."""
+    times = dict(timings or {})
     if not policies:
-        return PreviewResult(stack=stack, snapshot=snapshot, policies=None, policies_skipped=True,
-                             timings=timings)
+        return PreviewResult(stack=snapshot.stack, snapshot=snapshot, policies=None,
+                             policies_skipped=True, timings=times)
     started = time.perf_counter()
     try:
-        outcome = analyze(snapshot, pack_dir, policy_config or {})
-    except PolicyPackError as error:
-        return PreviewResult(stack=stack, snapshot=snapshot, policies=None,
-                             error=f"policy pack {pack_dir.name}: {error}", timings=timings)
-    finally:
-        timings["policiesSeconds"] = time.perf_counter() - started
-    return PreviewResult(stack=stack, snapshot=snapshot, policies=outcome, timings=timings)
+        outcome: PolicyOutcome | None = analyze(snapshot, pack_dir, policy_config or {})
+        error = None
+    except PolicyPackError as failure:
+        outcome, error = None, f"policy pack {pack_dir.name}: {failure}"
+    times["policiesSeconds"] = time.perf_counter() - started
+    return PreviewResult(stack=snapshot.stack, snapshot=snapshot, policies=outcome, error=error,
+                         timings=times)
 
 
 def analyze(snapshot: Snapshot, pack_dir: Path, config: Mapping[str, Any]) -> PolicyOutcome:

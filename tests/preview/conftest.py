@@ -1,4 +1,4 @@
-"""Fixtures for the offline preview: run the command as a user runs it, and stack folders."""
+"""Fixtures for the offline preview: the prod preview with the pack, the command, stack folders."""
 
 from __future__ import annotations
 
@@ -9,9 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from offline.engine import PROJECT_DIR
+from offline.engine import PROJECT_DIR, Snapshot
+from offline.preview import preview_of
+from offline.render import PreviewResult
 
 RunPreview = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="session")
+def prod_result(prod_preview: Snapshot) -> PreviewResult:
+    """What `make preview` shows for prod: the harness's preview snapshot and the pack's verdict."""
+    return preview_of(prod_preview)
 
 
 @pytest.fixture
@@ -27,8 +35,8 @@ def run_preview() -> RunPreview:
 
 
 @pytest.fixture
-def project_copy(tmp_path: Path) -> Callable[[str, str], Path]:
-    """A project folder with the real Pulumi.yaml and program and one stack file of our own."""
+def project_copy(tmp_path: Path) -> Callable[..., Path]:
+    """A project folder with the real Pulumi.yaml, a stack file and the real (or another) program."""
 
     def make(stack: str, stack_yaml: str, program: str | None = None) -> Path:
         (tmp_path / "Pulumi.yaml").symlink_to(PROJECT_DIR / "Pulumi.yaml")

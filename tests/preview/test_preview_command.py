@@ -10,62 +10,81 @@ import yaml
 
 from offline import preview
 from offline.engine import PROJECT_DIR, Snapshot
+from offline.render import PreviewResult, render_json, render_text
 from tests.preview.conftest import RunPreview
 
 
 def test_json_lists_the_resources_of_the_test_harness_snapshot(
-        prod_preview: Snapshot, capsys: pytest.CaptureFixture[str]) -> None:
+        prod_preview: Snapshot, prod_result: PreviewResult) -> None:
     # GIVEN the prod stack as the test harness records it in preview mode
-    # WHEN the offline preview prints its JSON document (without the pack)
-    status = preview.main(["--stack", "prod", "--json", "--no-policies"])
-    document = json.loads(capsys.readouterr().out)
+    # WHEN the offline preview renders its JSON document
+    document = json.loads(render_json(prod_result))
 
-    # THEN it lists exactly the same resources, each planned as a create, and exits 0
-    assert status == 0
+    # THEN it lists exactly the same resources, each planned as a create, with their tiers
     listed = {(r["urn"], r["type"]) for r in document["resources"]}
     assert listed == {(r.urn, r.type) for r in prod_preview}
     assert {r["plan"] for r in document["resources"]} == {"create"}
     assert document["summary"]["create"] == len(prod_preview) + 1  # and the stack
     assert sum(document["summary"]["byType"].values()) == len(prod_preview)
     assert sum(document["summary"]["byTier"].values()) == len(prod_preview)
-    assert document["policies"] is None and document["policiesSkipped"] is True
+    assert document["policies"]["pack"] == "ecommerce-guardrails"
+    assert set(document["timings"]) == {"policiesSeconds"}
 
 
-def test_json_marks_unknown_outputs_and_secret_inputs(
-        prod_preview: Snapshot, capsys: pytest.CaptureFixture[str]) -> None:
-    # GIVEN the prod stack in preview mode, where computed outputs are unknown
-    unknown = [name for name, value in prod_preview.outputs.items() if "04da6b54" in json.dumps(value)]
-    assert unknown, "expected at least one output computed by AWS (e.g. the VPC id)"
+def test_the_command_prints_that_json_document(
+        tmp_path: Path, project_copy, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN a stack whose program registers two resources
+    folder = project_copy("tiny", (PROJECT_DIR / "Pulumi.prod.yaml").read_text(), program=(
+        "import pulumi\nimport pulumi_aws as aws\n"
+        "queue = aws.sqs.Queue('jobs', sqs_managed_sse_enabled=True)\n"
+        "aws.sqs.Queue('jobs-dlq', sqs_managed_sse_enabled=True)\n"
+        "pulumi.export('queueUrl', queue.url)\n"))
 
-    # WHEN the JSON document is printed
-    preview.main(["--stack", "prod", "--json", "--no-policies"])
+    # WHEN the command prints JSON and also writes the markdown and JSON files CI keeps
+    status = preview.main(["--stack", "tiny", "--cwd", str(folder), "--json", "--no-policies",
+                           "--markdown-file", str(tmp_path / "out.md"),
+                           "--json-file", str(tmp_path / "out.json")])
     document = json.loads(capsys.readouterr().out)
 
-    # THEN those outputs read "[unknown]" and no engine sentinel or secret value leaks
+    # THEN stdout is the document, the files match it, and unknown outputs read "[unknown]"
+    assert status == 0
+    assert [r["name"] for r in document["resources"]] == ["jobs", "jobs-dlq"]
+    assert document["outputs"] == {"queueUrl": "[unknown]"}
+    assert document["policiesSkipped"] is True
+    assert json.loads((tmp_path / "out.json").read_text())["resources"] == document["resources"]
+    assert (tmp_path / "out.md").read_text().startswith("### Offline preview of `tiny`")
+
+
+def test_json_marks_unknown_outputs_and_masks_secret_inputs(prod_result: PreviewResult) -> None:
+    snapshot = prod_result.snapshot
+    assert snapshot is not None
+    unknown = [name for name, value in snapshot.outputs.items() if "04da6b54" in json.dumps(value)]
+    assert unknown, "expected at least one output computed by AWS (e.g. the VPC id)"
+
+    document = json.loads(render_json(prod_result))
+
     for name in unknown:
         assert "[unknown]" in json.dumps(document["outputs"][name])
     text = json.dumps(document)
     assert "04da6b54-80e4-46f7-96ec-b56ff0331ba9" not in text
-    assert "1b47061264138c4ac30d75fd1eb44270" not in text
+    assert "1b47061264138c4ac30d75fd1eb44270" not in text  # a secret's wire signature
 
 
-def test_text_shows_the_caveats_the_tree_and_the_summary(
-        prod_preview: Snapshot, capsys: pytest.CaptureFixture[str]) -> None:
-    # WHEN the default text is printed
-    status = preview.main(["--stack", "prod", "--no-policies"])
-    out = capsys.readouterr().out
+def test_text_shows_the_caveats_the_tree_and_the_summary(prod_result: PreviewResult) -> None:
+    snapshot = prod_result.snapshot
+    assert snapshot is not None
 
-    # THEN it says plainly it is offline, lists every resource by name, and counts them
-    assert status == 0
+    out = render_text(prod_result)
+
     head = out.splitlines()[:4]
     assert "offline" in head[0]
     assert any("no diff against deployed state" in line for line in head)
     assert any("no provider-side validation" in line for line in head)
     assert any("unknown" in line for line in head)
     tree = out.split("\n\n")[1]
-    assert len([line for line in tree.splitlines() if line.startswith(" +   ")]) == len(prod_preview) + 1
-    assert f"+ {len(prod_preview) + 1} to create" in out
-    assert "By tier:" in out and "By type:" in out and "Outputs:" in out
+    assert len([line for line in tree.splitlines() if line.startswith(" +   ")]) == len(snapshot) + 1
+    assert f"+ {len(snapshot) + 1} to create" in out
+    assert "Policies:\n    " in out and "By tier:" in out and "By type:" in out and "Outputs:" in out
 
 
 def test_a_broken_stack_file_exits_non_zero_with_its_one_line_error(
