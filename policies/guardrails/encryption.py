@@ -103,7 +103,7 @@ def _check_at_rest(resource: Res, config: Mapping[str, Any], report: Report) -> 
             return
     if config["requireCustomerManagedKey"]:
         key = _get(resource, key_path)
-        if key is None or key == "":
+        if key is None or key == "" or (isinstance(key, str) and key.startswith("alias/aws/")):
             report(message(resource, f"encrypted with an AWS-owned or AWS-managed key ("
                                      f"{'.'.join(key_path)} is not set), so key use is not "
                                      "controlled or audited by us",

@@ -16,6 +16,7 @@ from pulumi_policy import Severity
 
 from .common import (
     MANDATORY,
+    UNKNOWN,
     Report,
     Res,
     StackGraph,
@@ -55,6 +56,7 @@ TRIGGERS: dict[str, tuple[tuple[str, ...], str]] = {
     "aws:lambda/permission:Permission": (("function",), "an invoke permission"),
     STATE_MACHINE: (("definition",), "a Step Functions state machine"),
 }
+STREAM_SOURCES = (QUEUE, "aws:kinesis/stream:Stream", "aws:dynamodb/table:Table")
 CONSUME_ACTIONS = ("sqs:receivemessage", "sqs:*", "kinesis:getrecords", "kinesis:subscribetoshard",
                    "kinesis:*", "dynamodb:getrecords", "dynamodb:*")
 REQUEST_WORDS = ("request", "requested", "requests", "process", "processing", "initiate", "initiated",
@@ -105,27 +107,34 @@ def payment_evidence(resource: Res, config: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _consumes_streams(graph: StackGraph, task_definition: Res) -> bool:
-    """Does the task role read queues or streams (a poller is an asynchronous consumer)?"""
-    roles = graph.targets(task_definition, "taskRoleArn")
-    documents: list[Any] = []
-    for role in roles:
-        documents += [p.get("policy") for p in as_list(role.props.get("inlinePolicies"))
+def _consumes_streams(graph: StackGraph, task_definition: Res) -> Any:
+    """Does the task role read queues or streams (a poller is an asynchronous consumer)?
+
+    True or False; UNKNOWN when a policy document of the role is computed from a queue or stream.
+    """
+    documents: list[tuple[Res | None, Any]] = []
+    for role in graph.targets(task_definition, "taskRoleArn"):
+        documents += [(None, p.get("policy")) for p in as_list(role.props.get("inlinePolicies"))
                       if isinstance(p, Mapping)]
         for attached in graph.referrers(role, ["aws:iam/rolePolicy:RolePolicy"], "role"):
-            documents.append(attached.props.get("policy"))
+            documents.append((attached, attached.props.get("policy")))
         for attachment in graph.referrers(role, ["aws:iam/rolePolicyAttachment:RolePolicyAttachment"],
                                           "role"):
-            documents += [p.props.get("policy") for p in graph.targets(attachment, "policyArn")]
-    for document in documents:
+            documents += [(p, p.props.get("policy")) for p in graph.targets(attachment, "policyArn")]
+    undecided = False
+    for holder, document in documents:
         parsed = parse_json(document)
+        if is_unknown(parsed):
+            sources = graph.targets(holder, "policy") if holder is not None else []
+            undecided = undecided or any(s.type in STREAM_SOURCES for s in sources)
+            continue
         statements = as_list(parsed.get("Statement")) if isinstance(parsed, Mapping) else []
         for statement in statements:
             if isinstance(statement, Mapping) and statement.get("Effect") == "Allow":
                 actions = [a.lower() for a in strings(statement.get("Action"))]
                 if any(a in CONSUME_ACTIONS for a in actions):
                     return True
-    return False
+    return UNKNOWN if undecided else False
 
 
 def _check_async_payment_work(graph: StackGraph, config: Mapping[str, Any], report: Report) -> None:
@@ -169,8 +178,13 @@ def _check_async_payment_work(graph: StackGraph, config: Mapping[str, Any], repo
         if service.urn not in payment:
             continue
         for task in graph.targets(service, "taskDefinition"):
-            if _consumes_streams(graph, task):
-                workload, reason = payment[service.urn]
+            consumes = _consumes_streams(graph, task)
+            workload, reason = payment[service.urn]
+            if is_unknown(consumes):
+                report(preview_unknown(workload, "the task role's policy on a queue or stream",
+                                       "serve payments synchronously behind the ALB; the update "
+                                       "checks whether the role receives messages"), workload.urn)
+            elif consumes:
                 report(message(workload, f"payment work (recognised by {reason}) polls a queue or "
                                          "stream: its task role may receive messages",
                                "serve payments synchronously behind the ALB; keep queues for work "
