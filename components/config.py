@@ -413,6 +413,11 @@ def _consumers(reader: _Reader) -> tuple[ConsumerSpec, ...]:
         _at_least(reader, where, values, {
             "batchSize": (1, 10_000), "maxReceiveCount": (1, 1000), "maxConcurrency": (2, 1000),
             "reservedConcurrency": (0, 1000), "timeout": (1, 900), "memory": (128, 10_240)})
+        reserved, maximum = values.get("reservedConcurrency", 0), values.get("maxConcurrency", 10)
+        if 0 < reserved < maximum:
+            raise reader.fail(where, f"reservedConcurrency={reserved} is not allowed below "
+                                     f"maxConcurrency={maximum}: the function would throttle its "
+                                     "own queue; reserve at least that many, or 0")
         events = tuple(values.get("events", "").split(",")) if "events" in values else ()
         if not events:
             raise reader.fail(where, "is missing events=: name at least one of "

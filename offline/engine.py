@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import re
 import runpy
 import sys
 from collections.abc import Iterator, Mapping
@@ -233,13 +234,51 @@ class OfflineMocks(pulumi.runtime.Mocks):
             out["arn"] = f"arn:aws:events:{region}:{acct}:event-bus/{physical}"
         elif service == "ecs":
             out["arn"] = f"arn:aws:ecs:{region}:{acct}:{resource.lower()}/{physical}"
+        elif service == "cloudwatch" and kind in ("EventRule", "EventArchive"):
+            bus = str(inputs.get("eventBusName") or "default")
+            out["arn"] = (f"arn:aws:events:{region}:{acct}:rule/{bus}/{physical}" if kind == "EventRule"
+                          else f"arn:aws:events:{region}:{acct}:archive/{physical}")
+        elif service == "lambda" and kind == "LayerVersion":
+            layer = f"arn:aws:lambda:{region}:{acct}:layer:{inputs.get('layerName') or physical}"
+            out.update(layerArn=layer, version="1", arn=f"{layer}:1")
+            resource_id = out["arn"]
+        elif service == "sesv2" and kind == "EmailIdentity":
+            identity = str(inputs.get("emailIdentity"))
+            out.update(arn=f"arn:aws:ses:{region}:{acct}:identity/{identity}", identityType="DOMAIN",
+                       dkimSigningAttributes={**(inputs.get("dkimSigningAttributes") or {}),
+                                              "status": "PENDING", "tokens": [
+                                                  _digest(name, str(i), length=32) for i in range(3)]})
+            resource_id = identity
+        elif service == "sesv2" and kind == "ConfigurationSet":
+            config_set = str(inputs.get("configurationSetName") or physical)
+            out["arn"] = f"arn:aws:ses:{region}:{acct}:configuration-set/{config_set}"
+            resource_id = config_set
+        elif service == "scheduler":
+            path = (f"schedule-group/{physical}" if kind == "ScheduleGroup"
+                    else f"schedule/{inputs.get('groupName') or 'default'}/{physical}")
+            out["arn"] = f"arn:aws:scheduler:{region}:{acct}:{path}"
 
         return resource_id, {**inputs, **out, "id": resource_id}
 
     # -- invokes ----------------------------------------------------------------------------
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
         region = self._provider_region(args.provider) or self.region
+        if args.token == "aws:ssm/getParameter:getParameter":
+            return self.ssm_parameter(str(args.args.get("name", "")), region), []
         return self.invoke_result(args.token, region), []
+
+    def ssm_parameter(self, name: str, region: str) -> dict[str, Any]:
+        """Public parameters the program reads: the Powertools layer of a pinned version."""
+        match = re.fullmatch(r"/aws/service/powertools/python/(\w+)/python3\.(\d+)/([\w.]+)", name)
+        if not match:
+            raise NotImplementedError(f"the offline engine has no answer for SSM parameter {name}: "
+                                      "add it to offline/engine.py OfflineMocks.ssm_parameter")
+        arch, minor, version = match.groups()
+        layer = (f"arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python3"
+                 f"{minor}-{arch}:{int(_digest(version, length=2), 16) % 60 + 1}")
+        return {"name": name, "arn": f"arn:aws:ssm:{region}::parameter{name}", "type": "String",
+                "value": layer, "insecureValue": layer, "version": 1, "withDecryption": True,
+                "id": name}
 
     def invoke_result(self, token: str, region: str) -> dict[str, Any]:
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
