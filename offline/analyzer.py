@@ -393,6 +393,11 @@ class PolicyPackProcess:
     def stderr(self) -> str:
         return "".join(self._stderr)
 
+    @property
+    def pid(self) -> int | None:
+        """The pack process's id while it runs."""
+        return self._process.pid if self._process is not None else None
+
 
 # ----------------------------------------------------------------------------------------------
 # Config, reconciled as the CLI reconciles it (defaults, initial config, user config, "all")
