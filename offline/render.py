@@ -449,12 +449,11 @@ def render_markdown(result: PreviewResult) -> str:
     parts += _markdown_violations(result)
     parts += _markdown_summary(result)
     body = "\n".join(parts)
-    details = _markdown_details(result)
-    if len(body) + len(details) <= MARKDOWN_LIMIT:
-        body += details
-    else:
-        body += "\n_The resource list is too long for a comment: run `make preview` locally._\n"
-    return body
+    details = _markdown_details(result, tree=True)
+    if len(body) + len(details) > MARKDOWN_LIMIT:  # a very large stack: drop the tree, not the rest
+        details = ("\n_The resource tree is too long for a comment: see the job's `--json-file` "
+                   "artifact or run `make preview`._\n" + _markdown_details(result, tree=False))
+    return body + details
 
 
 def _cell(text: str) -> str:
@@ -499,14 +498,15 @@ def _markdown_summary(result: PreviewResult) -> list[str]:
     return lines if len(lines) > 3 else []
 
 
-def _markdown_details(result: PreviewResult) -> str:
+def _markdown_details(result: PreviewResult, *, tree: bool) -> str:
     snapshot = result.snapshot
     if snapshot is None:
         return ""
-    parts = ["", f"<details><summary>Resources ({len(snapshot) + 1})</summary>", "", "```text"]
-    parts += _text_tree(result)
-    parts += ["```", "", "</details>", "",
-              "<details><summary>By type</summary>", "", "| Type | Count |", "|---|---:|"]
+    parts = [""]
+    if tree:
+        parts += [f"<details><summary>Resources ({len(snapshot) + 1})</summary>", "", "```text",
+                  *_text_tree(result), "```", "", "</details>", ""]
+    parts += ["<details><summary>By type</summary>", "", "| Type | Count |", "|---|---:|"]
     parts += [f"| `{display_type(t)}` | {n} |" for t, n in counts_by_type(snapshot)]
     parts += ["", "</details>", ""]
     outcome = result.policies

@@ -118,3 +118,17 @@ def test_a_failed_program_still_renders_a_comment_with_the_error() -> None:
 
     assert body.startswith("### Offline preview of `prod`: ❌ the preview failed")
     assert "error: Pulumi.prod.yaml: ecommerce:azCount = 1 is not allowed" in body
+
+
+def test_a_comment_too_long_for_github_drops_the_tree_but_keeps_the_violations(
+        prod_preview: Snapshot, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a stack whose resource tree would not fit in a comment
+    monkeypatch.setattr("offline.render.MARKDOWN_LIMIT", 2_000)
+    result = PreviewResult(stack="prod", snapshot=prod_preview, policies=_outcome(prod_preview, "mandatory"))
+
+    body = render_markdown(result)
+
+    # THEN the violations and the counts stay, the tree goes
+    assert "| **mandatory** | `rule-mandatory` |" in body
+    assert "<details><summary>By type</summary>" in body
+    assert "<summary>Resources" not in body and "The resource tree is too long" in body
