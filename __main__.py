@@ -3,14 +3,30 @@
 import pulumi
 import pulumi_aws as aws
 
+from components.alerting import AlarmTopic, AlarmTopicArgs
 from components.cache import ProductCache, ProductCacheArgs
 from components.config import ConfigError, StackConfig
+from components.consumers import QueueConsumer, QueueConsumerArgs
 from components.data_clients import DataClients, DataClientsArgs
 from components.data_common import Protection
 from components.database import RelationalDatabase, RelationalDatabaseArgs
+from components.defaults import ApmSettings
+from components.email import Email, EmailArgs
+from components.events import EventBus, EventBusArgs, Publisher
 from components.keys import EncryptionKeys, EncryptionKeysArgs
+from components.lambda_code import (
+    Access,
+    CodeBundle,
+    DatabaseAccess,
+    FunctionBase,
+    FunctionBaseArgs,
+    FunctionSettings,
+    TableRef,
+    powertools_layer_arn,
+)
 from components.network import Network, NetworkArgs, SubnetRole
 from components.providers import Tier, TierProviders
+from components.schedules import ScheduledJobs, ScheduledJobsArgs
 from components.search import SearchDomain, SearchDomainArgs
 from components.user_state import UserStateTables, UserStateTablesArgs
 
@@ -27,6 +43,10 @@ if len(zone_names) < cfg.network.az_count:
 
 keys = EncryptionKeys("keys", EncryptionKeysArgs(account_id=account_id, region=cfg.region),
                       opts=providers.opts(Tier.SECURITY))
+# Every alarm of every tier notifies this topic (the observability tier reuses it).
+alarms = AlarmTopic("alarms", AlarmTopicArgs(email=cfg.observability.alarm_email,
+                                             kms_key_arn=keys.messaging_key_arn),
+                    opts=providers.opts(Tier.OBSERVABILITY))
 
 network = Network("network", NetworkArgs(
     cidr=cfg.network.cidr, availability_zones=tuple(zone_names[: cfg.network.az_count]),
@@ -69,6 +89,45 @@ search = SearchDomain("search", SearchDomainArgs(
     volume_gb=cfg.data.search_volume_gb, log_retention_days=cfg.log_retention_days,
     logs_kms_key_arn=keys.logs_key_arn), opts=providers.opts(Tier.DATA))
 
+# --- events: the bus, one queue + DLQ + function per consumer, SES, scheduled jobs --------------
+events_opts = providers.opts(Tier.EVENTS)
+function_base = FunctionBase("functions", FunctionBaseArgs(vpc_id=network.vpc_id,
+                                                           vpc_cidr=network.vpc_cidr), opts=events_opts)
+functions = FunctionSettings(
+    code=CodeBundle.from_directory(), region=cfg.region, account_id=account_id,
+    layers=[powertools_layer_arn(pulumi.InvokeOutputOptions(provider=providers.get(Tier.EVENTS))),
+            function_base.dependencies_layer_arn],
+    logs_kms_key_arn=keys.logs_key_arn, log_retention_days=cfg.log_retention_days,
+    private_subnet_ids=network.subnet_ids[SubnetRole.PRIVATE],
+    security_group_ids=[function_base.security_group_id, data_clients.lambda_security_group_id],
+    apm=ApmSettings.from_config(cfg.observability.apm_otlp_endpoint,
+                                cfg.observability.apm_api_key_secret_arn))
+bus = EventBus("events", EventBusArgs(account_id=account_id,
+                                      archive_retention_days=cfg.events.archive_retention_days),
+               opts=events_opts)
+email = Email("email", EmailArgs(domain=cfg.events.email_domain, region=cfg.region,
+                                 account_id=account_id, messaging_kms_key_arn=keys.messaging_key_arn,
+                                 alarm_topic_arn=alarms.topic_arn), opts=events_opts)
+database_access = DatabaseAccess(proxy_endpoint=database.proxy_endpoint, proxy_arn=database.proxy_arn,
+                                 port=database.port, database_name=database.database_name)
+consumer_access = {"email": email.sender_access()}  # beyond its queue, idempotency and database
+consumers = {spec.name: QueueConsumer(spec.name, QueueConsumerArgs(
+    spec=spec, bus_name=bus.bus_name, functions=functions,
+    messaging_kms_key_arn=keys.messaging_key_arn, alarm_topic_arn=alarms.topic_arn,
+    idempotency_table=TableRef(user_state.idempotency_table_name, user_state.idempotency_table_arn),
+    database=database_access, access=consumer_access.get(spec.name, Access())), opts=events_opts)
+    for spec in cfg.events.consumers}
+jobs = ScheduledJobs("jobs", ScheduledJobsArgs(
+    account_id=account_id, bus_name=bus.bus_name, bus_arn=bus.bus_arn, functions=functions,
+    messaging_kms_key_arn=keys.messaging_key_arn, alarm_topic_arn=alarms.topic_arn,
+    carts_table=TableRef(user_state.carts_table_name, user_state.carts_table_arn),
+    database=database_access), opts=events_opts)
+
+# --- cross-tier grants -----------------------------------------------------------------------------
+# Only the order service (publishing right after its commit) and the outbox relay put events.
+bus.allow_publishers([
+    *(Publisher(name=name, role_arn=arn) for name, arn in jobs.publisher_role_arns.items())])
+
 pulumi.export("region", cfg.region)
 pulumi.export("vpcId", network.vpc_id)
 pulumi.export("availabilityZones", list(network.availability_zones))
@@ -93,3 +152,13 @@ pulumi.export("cacheSecurityGroupId", cache.security_group_id)
 pulumi.export("searchEndpoint", search.endpoint)
 pulumi.export("searchDomainArn", search.domain_arn)
 pulumi.export("searchSecurityGroupId", search.security_group_id)
+pulumi.export("alarmTopicArn", alarms.topic_arn)
+pulumi.export("eventBusName", bus.bus_name)
+pulumi.export("eventBusArn", bus.bus_arn)
+pulumi.export("consumerQueueUrls", {name: c.queue_url for name, c in consumers.items()})
+pulumi.export("consumerDlqUrls", {name: c.dlq_url for name, c in consumers.items()})
+pulumi.export("jobDlqUrls", jobs.dlq_urls)
+pulumi.export("emailIdentityArn", email.identity_arn)
+pulumi.export("emailFromAddress", email.from_address)
+pulumi.export("emailDnsRecords", email.dns_records)
+pulumi.export("emailFeedbackTopicArn", email.feedback_topic_arn)
