@@ -7,9 +7,10 @@ import pytest
 
 from tests.policies.conftest import Analyze, Program, the_violation, violations_of
 
-POLICIES = ("dynamodb-catalog-disallow", "multi-region-require-trigger", "observability-require-apm-at-scale",
-            "dynamodb-table-require-ttl", "datastore-require-deletion-protection", "datastore-require-backups",
-            "dlq-require-alarm", "audit-logging-required")
+POLICIES = ("dynamodb-catalog-disallow", "multi-region-require-trigger",
+            "observability-require-apm-at-scale", "dynamodb-table-require-ttl",
+            "datastore-require-deletion-protection", "datastore-require-backups", "dlq-require-alarm",
+            "audit-logging-required")
 
 HELPERS = '''
 role = aws.iam.Role("fn", assume_role_policy="{}")
@@ -37,7 +38,8 @@ table("carts", ttl={"attribute_name": "expires_at", "enabled": True}, deletion_p
       point_in_time_recovery={"enabled": True})
 table("sessions", ttl={"attribute_name": "expires_at", "enabled": True}, deletion_protection_enabled=True,
       point_in_time_recovery={"enabled": True})
-aws.rds.Cluster("orders", engine="aurora-postgresql", master_username="shop", manage_master_user_password=True,
+aws.rds.Cluster("orders", engine="aurora-postgresql", master_username="shop",
+                manage_master_user_password=True,
                 storage_encrypted=True, deletion_protection=True, backup_retention_period=14)
 aws.elasticache.ReplicationGroup("cache", description="x", engine="valkey", node_type="cache.r7g.large",
                                  num_cache_clusters=2, snapshot_retention_limit=3)
@@ -64,11 +66,13 @@ BAD = {
                             "dynamodb-catalog-disallow", "products"),
     "sessions without TTL": ('table("sessions")', "dynamodb-table-require-ttl", "sessions"),
     "database without deletion protection": ('''
-aws.rds.Cluster("orders", engine="aurora-postgresql", master_username="shop", manage_master_user_password=True,
+aws.rds.Cluster("orders", engine="aurora-postgresql", master_username="shop",
+                manage_master_user_password=True,
                 storage_encrypted=True, backup_retention_period=14)
 ''', "datastore-require-deletion-protection", "orders"),
     "database with one day of backups": ('''
-aws.rds.Cluster("orders", engine="aurora-postgresql", master_username="shop", manage_master_user_password=True,
+aws.rds.Cluster("orders", engine="aurora-postgresql", master_username="shop",
+                manage_master_user_password=True,
                 storage_encrypted=True, deletion_protection=True)
 ''', "datastore-require-backups", "orders"),
     "table without point-in-time recovery": ('table("carts", deletion_protection_enabled=True)',
@@ -84,7 +88,8 @@ aws.sqs.Queue("jobs", sqs_managed_sse_enabled=True, redrive_policy=dlq.arn.apply
 aws.wafv2.WebAcl("edge", scope="CLOUDFRONT", default_action={"allow": {}}, visibility_config={
     "cloudwatch_metrics_enabled": True, "metric_name": "edge", "sampled_requests_enabled": True})
 ''', "audit-logging-required", "edge"),
-    "VPC without flow logs": ('aws.ec2.Vpc("vpc", cidr_block="10.0.0.0/16")', "audit-logging-required", "vpc"),
+    "VPC without flow logs": ('aws.ec2.Vpc("vpc", cidr_block="10.0.0.0/16")', "audit-logging-required",
+                              "vpc"),
     "22 functions without an APM": ('functions(22)', "observability-require-apm-at-scale", None),
     "two Regions without a trigger": ('''
 regional_stack()
@@ -93,7 +98,8 @@ regional_stack(aws.Provider("eu", region="eu-central-1"))
 }
 
 
-def test_operable_single_region_stack_gets_no_advice(program: Program, analyze: Analyze, preview: bool) -> None:
+def test_operable_single_region_stack_gets_no_advice(program: Program, analyze: Analyze,
+                                                     preview: bool) -> None:
     # GIVEN per-user tables with TTL, protected and backed-up stores, an alarmed DLQ, logs on, one Region
     report = analyze(program(GOOD, preview=preview))
 
@@ -116,7 +122,8 @@ def test_judgement_calls_warn(case: str, program: Program, analyze: Analyze, pre
 def test_an_apm_endpoint_in_the_environment_satisfies_the_apm_advice(program: Program, analyze: Analyze,
                                                                      preview: bool) -> None:
     source = HELPERS + 'functions(22, {"OTEL_EXPORTER_OTLP_ENDPOINT": "https://otlp.apm.example.com"})'
-    assert violations_of(analyze(program(source, preview=preview)), "observability-require-apm-at-scale") == []
+    assert violations_of(analyze(program(source, preview=preview)),
+                         "observability-require-apm-at-scale") == []
 
 
 MULTI_REGION = HELPERS + '''
@@ -125,7 +132,8 @@ regional_stack(aws.Provider("eu", region="eu-central-1"))
 '''
 
 
-@pytest.mark.parametrize("trigger", ["residency-contract", "eu-latency-slo-breach", "region-outage-cost-case"])
+@pytest.mark.parametrize("trigger", ["residency-contract", "eu-latency-slo-breach",
+                                     "region-outage-cost-case"])
 def test_a_named_trigger_justifies_a_second_region(trigger: str, program: Program, analyze: Analyze,
                                                    preview: bool) -> None:
     # GIVEN two Regions and the stack config naming one of the case study's triggers
@@ -140,13 +148,15 @@ def test_a_trigger_tag_counts_and_an_unknown_trigger_does_not(program: Program, 
                                   '{"multi-region-trigger": "residency-contract"}}')
     assert violations_of(analyze(program(tagged, preview=False)), "multi-region-require-trigger") == []
 
-    snapshot = program(MULTI_REGION, preview=False, config={"ecommerce:multiRegionTrigger": "we-might-need-it"})
+    snapshot = program(MULTI_REGION, preview=False,
+                       config={"ecommerce:multiRegionTrigger": "we-might-need-it"})
     violation = the_violation(analyze(snapshot), "multi-region-require-trigger", None)
     assert "'we-might-need-it' is not one of" in violation.message
     assert "eu-central-1 (1)" in violation.message and "us-east-1 (1)" in violation.message
 
 
-def test_cloudfront_companions_in_us_east_1_are_not_a_second_region(program: Program, analyze: Analyze) -> None:
+def test_cloudfront_companions_in_us_east_1_are_not_a_second_region(program: Program,
+                                                                    analyze: Analyze) -> None:
     # GIVEN a stack in eu-central-1 whose CloudFront certificate and web ACL live in us-east-1
     source = HELPERS + '''
 edge = aws.Provider("edge", region="us-east-1")

@@ -21,7 +21,8 @@ def function(name, variables):
 
 
 def task(name, environment=(), secrets=()):
-    return aws.ecs.TaskDefinition(name, family=name, requires_compatibilities=["FARGATE"], network_mode="awsvpc",
+    return aws.ecs.TaskDefinition(name, family=name, requires_compatibilities=["FARGATE"],
+                                  network_mode="awsvpc",
                                   cpu="256", memory="512", container_definitions=json.dumps([{
                                       "name": name, "image": f"{name}:1", "essential": True,
                                       "environment": list(environment), "secrets": list(secrets)}]))
@@ -40,21 +41,26 @@ aws.dynamodb.Table("orders", billing_mode="PAY_PER_REQUEST", hash_key="order_id"
 aws.glue.CatalogTable("payments", database_name="analytics", storage_descriptor={"columns": [
     {"name": "payment_intent_id", "type": "string"}, {"name": "card_brand", "type": "string"},
     {"name": "card_last4", "type": "string"}, {"name": "span_id", "type": "string"}]})
-function("checkout", {"PAYMENT_PROVIDER_URL": "https://api.stripe.com", "STRIPE_API_KEY_SECRET_ARN": secret.arn,
+function("checkout", {"PAYMENT_PROVIDER_URL": "https://api.stripe.com",
+                      "STRIPE_API_KEY_SECRET_ARN": secret.arn,
                       "ORDER_NUMBER_START": "1234567890123", "DB_PASSWORD_SECRET_ARN": secret.arn,
                       "TOKEN_TTL": "3600", "PAYMENTS_ENABLED": "true"})
 task("order-api", environment=[{"name": "LOG_LEVEL", "value": "info"}],
-     secrets=[{"name": "STRIPE_API_KEY", "valueFrom": "arn:aws:secretsmanager:us-east-1:123456789012:secret:x"}])
-aws.rds.Cluster("orders-db", engine="aurora-postgresql", master_username="shop", manage_master_user_password=True,
+     secrets=[{"name": "STRIPE_API_KEY",
+               "valueFrom": "arn:aws:secretsmanager:us-east-1:123456789012:secret:x"}])
+aws.rds.Cluster("orders-db", engine="aurora-postgresql", master_username="shop",
+                manage_master_user_password=True,
                 storage_encrypted=True)
 queue = aws.sqs.Queue("jobs", sqs_managed_sse_enabled=True)
 role_policy("app", [
-    {"Sid": "Jobs", "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": "arn:aws:sqs:us-east-1:1:jobs"},
+    {"Sid": "Jobs", "Effect": "Allow", "Action": ["sqs:SendMessage"],
+     "Resource": "arn:aws:sqs:us-east-1:1:jobs"},
     {"Sid": "Tracing", "Effect": "Allow", "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
      "Resource": "*"},
     {"Sid": "Inventory", "Effect": "Allow", "Action": ["ec2:Describe*", "s3:GetObject"], "Resource": "*"}])
 aws.iam.RolePolicy("computed", role=role.id, policy=queue.arn.apply(lambda arn: json.dumps({
-    "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:ReceiveMessage", "Resource": arn}]})))
+    "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:ReceiveMessage",
+                                            "Resource": arn}]})))
 aws.iam.RolePolicyAttachment("logs", role=role.name,
                              policy_arn="arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
 '''
@@ -68,7 +74,8 @@ aws.dynamodb.Table("payments", billing_mode="PAY_PER_REQUEST", hash_key="card_nu
 aws.glue.CatalogTable("payments", database_name="analytics", storage_descriptor={"columns": [
     {"name": "order_id", "type": "string"}, {"name": "cvv", "type": "string"}]})
 ''', "cardholder-data-disallow", "payments"),
-    "PAN environment variable": ('function("checkout", {"CUSTOMER_PAN": "to-be-set"})', "cardholder-data-disallow",
+    "PAN environment variable": ('function("checkout", {"CUSTOMER_PAN": "to-be-set"})',
+                                 "cardholder-data-disallow",
                                  "checkout"),
     "track data container variable": ('task("pos", environment=[{"name": "TRACK_DATA", "value": ""}])',
                                       "cardholder-data-disallow", "pos"),
@@ -76,10 +83,12 @@ aws.glue.CatalogTable("payments", database_name="analytics", storage_descriptor=
                               'value="x")', "cardholder-data-disallow", "card"),
     "a Luhn-valid card number value": ('function("checkout", {"TEST_CARD": "4111 1111 1111 1111"})',
                                        "cardholder-data-disallow", "checkout"),
-    "cardholder data classification": ('aws.s3.Bucket("exports", tags={"data-classification": "cardholder-data"})',
-                                       "cardholder-data-disallow", "exports"),
+    "cardholder data classification": (
+        'aws.s3.Bucket("exports", tags={"data-classification": "cardholder-data"})',
+        "cardholder-data-disallow", "exports"),
     "literal master password": ('''
-aws.rds.Cluster("orders-db", engine="aurora-postgresql", master_username="shop", master_password="Sup3rS3cret!",
+aws.rds.Cluster("orders-db", engine="aurora-postgresql", master_username="shop",
+                master_password="Sup3rS3cret!",
                 storage_encrypted=True)
 ''', "secrets-disallow-plaintext", "orders-db"),
     "master password from secret config": ('''
@@ -87,15 +96,17 @@ aws.rds.Instance("reports", engine="postgres", instance_class="db.t4g.medium", a
                  username="shop", password=pulumi.Output.secret("from-secure-config"))
 ''', "secrets-disallow-plaintext", "reports"),
     "search master user password": ('''
-aws.opensearch.Domain("search", advanced_security_options={"enabled": True, "internal_user_database_enabled": True,
+aws.opensearch.Domain("search", advanced_security_options={"enabled": True,
+                                                           "internal_user_database_enabled": True,
     "master_user_options": {"master_user_name": "admin", "master_user_password": "Adm1nPassw0rd!"}})
 ''', "secrets-disallow-plaintext", "search"),
     "provider key in a function": ('function("checkout", {"STRIPE_API_KEY": "sk_live_51Habcdefghijklmnop"})',
                                    "secrets-disallow-plaintext", "checkout"),
     "literal password in a function": ('function("jobs", {"DB_PASSWORD": "hunter2hunter2"})',
                                        "secrets-disallow-plaintext", "jobs"),
-    "literal token in a container": ('task("order-api", environment=[{"name": "API_TOKEN", '
-                                     '"value": "b7f3c2a1d9e8f7a6"}])', "secrets-disallow-plaintext", "order-api"),
+    "literal token in a container": (
+        'task("order-api", environment=[{"name": "API_TOKEN", "value": "b7f3c2a1d9e8f7a6"}])',
+        "secrets-disallow-plaintext", "order-api"),
     "Action *": ('role_policy("admin", [{"Effect": "Allow", "Action": "*", "Resource": "*"}])',
                  "iam-policy-disallow-wildcards", "admin"),
     "service-wide write on *": ('role_policy("s3", [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}])',
@@ -114,7 +125,8 @@ aws.iam.Role("ops", assume_role_policy="{}", inline_policies=[{"name": "ops", "p
 }
 
 
-def test_tokens_references_and_scoped_policies_pass(program: Program, analyze: Analyze, preview: bool) -> None:
+def test_tokens_references_and_scoped_policies_pass(program: Program, analyze: Analyze,
+                                                    preview: bool) -> None:
     # GIVEN provider ids instead of card data, secret ARNs instead of secrets, scoped policies
     report = analyze(program(GOOD, preview=preview))
 

@@ -16,7 +16,8 @@ from offline.engine import PROJECT_DIR
 from tests.policies.conftest import Analyze, PackPool, Program, the_violation, violations_of
 
 MANDATORY = {
-    "eks-disallow", "rds-instance-require-multi-az", "database-cluster-require-multi-az", "cache-require-multi-az",
+    "eks-disallow", "rds-instance-require-multi-az", "database-cluster-require-multi-az",
+    "cache-require-multi-az",
     "opensearch-domain-require-zone-awareness", "db-subnet-group-require-multi-az",
     "payment-work-require-synchronous", "payment-request-events-disallow", "payment-request-queues-disallow",
     "cardholder-data-disallow", "storage-require-encryption-at-rest", "alb-listener-require-tls",
@@ -48,7 +49,8 @@ def test_every_policy_is_described_as_the_issue_requires(pack: PolicyPackProcess
 
     # THEN it is the ecommerce guardrails at the version of PulumiPolicy.yaml, with the agreed levels
     assert pack.name == "ecommerce-guardrails"
-    assert re.search(rf"^version: {re.escape(pack.version)}$", (POLICY_PACK_DIR / "PulumiPolicy.yaml").read_text(),
+    assert re.search(rf"^version: {re.escape(pack.version)}$",
+                     (POLICY_PACK_DIR / "PulumiPolicy.yaml").read_text(),
                      re.MULTILINE)
     assert {n for n, p in policies.items() if p.level == "mandatory"} == MANDATORY
     assert {n for n, p in policies.items() if p.level == "advisory"} == ADVISORY
@@ -97,17 +99,20 @@ def test_raising_the_catalog_policy_to_mandatory_takes_effect(program: Program, 
 
 def test_all_sets_every_level_and_disabled_silences(program: Program, analyze: Analyze) -> None:
     snapshot = program(EKS, preview=False)
-    assert the_violation(analyze(snapshot, {"all": "advisory"}), "eks-disallow", "legacy-k8s").level == "advisory"
+    assert the_violation(analyze(snapshot, {"all": "advisory"}), "eks-disallow",
+                         "legacy-k8s").level == "advisory"
     assert violations_of(analyze(snapshot, {"eks-disallow": "disabled"}), "eks-disallow") == []
 
 
 @pytest.mark.parametrize(("config", "error"), [
     ({"no-such-policy": "mandatory"}, "no-such-policy: no such policy"),
     ({"eks-disallow": "blocking"}, "'blocking' is not one of"),
-    ({"eks-disallow": {"allowedResources": "legacy-k8s"}}, "eks-disallow: 'legacy-k8s' is not of type 'array'"),
+    ({"eks-disallow": {"allowedResources": "legacy-k8s"}},
+     "eks-disallow: 'legacy-k8s' is not of type 'array'"),
     ({"database-cluster-require-multi-az": {"minInstances": 1}}, "1 is less than the minimum of 2"),
 ])
-def test_invalid_config_is_rejected_before_analysis(config: dict, error: str, pack: PolicyPackProcess) -> None:
+def test_invalid_config_is_rejected_before_analysis(config: dict, error: str,
+                                                    pack: PolicyPackProcess) -> None:
     with pytest.raises(PolicyPackError, match=re.escape(error)):
         pack.configure(config)
     pack.configure({})

@@ -7,7 +7,8 @@ import pytest
 
 from tests.policies.conftest import Analyze, Program, the_violation, violations_of
 
-POLICIES = ("sqs-queue-require-dlq", "event-target-require-dlq", "event-source-mapping-require-failure-handling",
+POLICIES = ("sqs-queue-require-dlq", "event-target-require-dlq",
+            "event-source-mapping-require-failure-handling",
             "eks-disallow", "cloudformation-stack-disallow-templates")
 
 HELPERS = '''
@@ -28,7 +29,8 @@ bus = aws.cloudwatch.EventBus("orders")
 rule = aws.cloudwatch.EventRule("order-placed", event_bus_name=bus.name,
                                 event_pattern=json.dumps({"detail-type": ["order.placed"]}))
 fulfillment_dlq = aws.sqs.Queue("fulfillment-dlq", sqs_managed_sse_enabled=True)
-fulfillment = aws.sqs.Queue("fulfillment", sqs_managed_sse_enabled=True, redrive_policy=redrive(fulfillment_dlq))
+fulfillment = aws.sqs.Queue("fulfillment", sqs_managed_sse_enabled=True,
+                            redrive_policy=redrive(fulfillment_dlq))
 delivery_dlq = aws.sqs.Queue("delivery-dlq", sqs_managed_sse_enabled=True)
 aws.cloudwatch.EventTarget("fulfillment", rule=rule.name, event_bus_name=bus.name, arn=fulfillment.arn,
                            dead_letter_config={"arn": delivery_dlq.arn},
@@ -45,7 +47,8 @@ aws.lambda_.EventSourceMapping("clicks", event_source_arn=stream.arn, function_n
                                starting_position="LATEST",
                                destination_config={"on_failure": {"destination_arn": failures.arn}})
 scheduler_role = aws.iam.Role("scheduler", assume_role_policy="{}")
-aws.scheduler.Schedule("nightly", schedule_expression="cron(0 3 * * ? *)", flexible_time_window={"mode": "OFF"},
+aws.scheduler.Schedule("nightly", schedule_expression="cron(0 3 * * ? *)",
+                       flexible_time_window={"mode": "OFF"},
                        target={"arn": consumer("nightly").arn, "role_arn": scheduler_role.arn,
                                "dead_letter_config": {"arn": delivery_dlq.arn}})
 cluster = aws.ecs.Cluster("shop")

@@ -7,7 +7,8 @@ from tests.policies.conftest import Analyze, Program, the_violation, violations_
 
 COMPUTED_FAILOVER = '''
 key = aws.kms.Key("cache")
-aws.elasticache.ReplicationGroup("cache", description="hot reads", engine="valkey", node_type="cache.r7g.large",
+aws.elasticache.ReplicationGroup("cache", description="hot reads", engine="valkey",
+                                 node_type="cache.r7g.large",
                                  num_cache_clusters=2, multi_az_enabled=key.arn.apply(lambda _: True),
                                  automatic_failover_enabled=True)
 '''
