@@ -32,6 +32,9 @@ def _pulumi(job: dict[str, Any], command: str) -> dict[str, Any]:
     found = [s["with"] for s in _steps(job) if str(s.get("uses", "")).startswith("pulumi/actions@")
              and s.get("with", {}).get("command") == command]
     assert len(found) == 1, f"expected one pulumi/actions step running {command}"
+    # a real preview or update needs the program's and the pack's venvs and the Lambda layer
+    assert "pulumi install\n" in _runs(job) and "pulumi install --cwd policies" in _runs(job)
+    assert "scripts/build_lambda_layers.py" in _runs(job)
     return found[0]
 
 
