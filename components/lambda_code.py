@@ -70,8 +70,8 @@ VPC_ENI_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaENIManagementAcc
 METRICS_NAMESPACE = "ecommerce"
 
 
-class HandlerNotFoundError(pulumi.RunError):
-    """A function's handler does not exist in app_code/ (a RunError: one line, no traceback)."""
+class LambdaCodeError(pulumi.RunError):
+    """The functions' code or its pins are not what the stack needs (one line, no traceback)."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -98,7 +98,7 @@ class CodeBundle:
     def from_directory(cls, root: Path = APP_CODE_DIR, package: str = PACKAGE) -> CodeBundle:
         package_dir = root / package
         if not package_dir.is_dir():
-            raise HandlerNotFoundError(f"{root.name}/{package} does not exist: the Lambda functions "
+            raise LambdaCodeError(f"{root.name}/{package} does not exist: the Lambda functions "
                                        "are built from that package")
         files = tuple(sorted(
             path.relative_to(root).as_posix() for path in package_dir.rglob("*")
@@ -119,15 +119,15 @@ class CodeBundle:
         """Fail with one line unless `handler` (module.function) is defined in the bundle."""
         module, _, function = handler.rpartition(".")
         if not module or not function:
-            raise HandlerNotFoundError(f"{owner}: handler {handler!r} must be <module>.<function>")
+            raise LambdaCodeError(f"{owner}: handler {handler!r} must be <module>.<function>")
         path = module.replace(".", "/")
         candidates = (f"{path}.py", f"{path}/__init__.py")
         found = next((c for c in candidates if c in self.files), None)
         if found is None:
-            raise HandlerNotFoundError(f"{owner}: handler {handler!r} needs module "
+            raise LambdaCodeError(f"{owner}: handler {handler!r} needs module "
                                        f"{self.root.name}/{candidates[0]}, which does not exist")
         if function not in _top_level_names((self.root / found).read_text()):
-            raise HandlerNotFoundError(f"{owner}: handler {handler!r}: {self.root.name}/{found} "
+            raise LambdaCodeError(f"{owner}: handler {handler!r}: {self.root.name}/{found} "
                                        f"defines no top-level {function!r}")
 
 
@@ -180,7 +180,7 @@ def powertools_layer_arn(opts: pulumi.InvokeOutputOptions | None = None,
     """The public Powertools layer of exactly the version app_code/requirements.txt pins."""
     pin = pinned_requirement("aws-lambda-powertools", requirements)
     if pin is None:
-        raise HandlerNotFoundError(f"{requirements.parent.name}/{requirements.name} pins no "
+        raise LambdaCodeError(f"{requirements.parent.name}/{requirements.name} pins no "
                                    "aws-lambda-powertools==<version>: the Lambda layer follows it")
     name = POWERTOOLS_LAYER_PARAMETER.format(architecture=LAMBDA_ARCHITECTURE,
                                              python=LAMBDA_RUNTIME, version=pin.split("==")[1])
@@ -190,7 +190,7 @@ def powertools_layer_arn(opts: pulumi.InvokeOutputOptions | None = None,
 def dependency_requirements(requirements: Path = APP_CODE_DIR / "requirements.txt") -> list[str]:
     pins = [pinned_requirement(p, requirements) for p in DEPENDENCY_PACKAGES]
     if pins[0] is None:
-        raise HandlerNotFoundError(f"{requirements.parent.name}/{requirements.name} pins no "
+        raise LambdaCodeError(f"{requirements.parent.name}/{requirements.name} pins no "
                                    "psycopg==<version>: the dependencies layer is built from it")
     return [p for p in pins if p]
 
@@ -378,9 +378,11 @@ def validate_function(spec: FunctionSpec, settings: FunctionSettings) -> None:
         raise ValueError(f"{spec.owner}: needs the VPC but no private subnets or security "
                          "groups were given")
     for statement in spec.access.statements:
-        if statement.get("Resource") == "*" or statement.get("Action") == "*":
-            raise ValueError(f"{spec.owner}: a statement grants '*' ({statement.get('Sid')}): "
-                             "name the resources")
+        for key in ("Action", "Resource"):
+            values = statement.get(key)
+            if values == "*" or (isinstance(values, list | tuple) and "*" in values):
+                raise ValueError(f"{spec.owner}: statement {statement.get('Sid')!r} grants {key} "
+                                 "'*': name what it needs")
 
 
 def python_function(name: str, spec: FunctionSpec, settings: FunctionSettings, *,

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from components.lambda_code import (
     APP_CODE_DIR,
+    Access,
     CodeBundle,
-    HandlerNotFoundError,
+    FunctionSettings,
+    FunctionSpec,
+    LambdaCodeError,
     dependencies_layer_build_command,
     dependency_requirements,
     pinned_requirement,
+    validate_function,
 )
 from offline.engine import Snapshot
 from tests.components.event_flow import FUNCTION, as_list, role_policy_of, statements
@@ -84,9 +89,25 @@ def test_a_handler_that_is_not_in_the_code_fails_with_one_line(code_root: Path, 
                                                                message: str) -> None:
     bundle = CodeBundle.from_directory(code_root)
     bundle.require_handler("shop.consumers.fulfillment.handler", owner="consumer 'fulfillment'")
-    with pytest.raises(HandlerNotFoundError) as raised:
+    with pytest.raises(LambdaCodeError) as raised:
         bundle.require_handler(handler, owner="consumer 'returns'")
     assert str(raised.value) == message
+
+
+@pytest.mark.parametrize("statement", [
+    {"Sid": "Anything", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"},
+    {"Sid": "Everything", "Effect": "Allow", "Action": "*", "Resource": ["arn:aws:sqs:::q"]},
+    {"Sid": "Mixed", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": ["arn:x", "*"]},
+])
+def test_a_function_may_not_be_granted_a_wildcard(code_root: Path, statement: dict) -> None:
+    settings = FunctionSettings(code=CodeBundle.from_directory(code_root), region="us-east-1",
+                                account_id="123456789012", layers=(), logs_kms_key_arn="arn:key",
+                                log_retention_days=30)
+    spec = FunctionSpec(handler="shop.consumers.fulfillment.handler", owner="consumer 'x'",
+                        workload="x", timeout=30, memory=512, vpc=False)
+    validate_function(spec, settings)
+    with pytest.raises(ValueError, match=f"consumer 'x': statement '{statement['Sid']}' grants"):
+        validate_function(replace(spec, access=Access(statements=(statement,))), settings)
 
 
 def test_every_function_is_deployed_from_app_code_with_its_content_hash(prod: Snapshot) -> None:
