@@ -163,8 +163,8 @@ class CheckoutService:
                     """INSERT INTO payment_attempts (attempt_id, idempotency_key, provider, provider_key,
                                                      amount_cents, currency)
                        VALUES (%s, %s, %s, %s, %s, %s)""",
-                    (uuid.uuid4(), checkout.key, self._gateway.provider, provider_key(checkout.key, "confirm"),
-                     total, currency))
+                    (uuid.uuid4(), checkout.key, self._gateway.provider,
+                     provider_key(checkout.key, "confirm"), total, currency))
         except psycopg.errors.UniqueViolation as error:
             if error.diag.constraint_name == "checkouts_one_live_per_cart":
                 raise CheckoutError(409, "cart_checkout_in_progress",
@@ -185,7 +185,8 @@ class CheckoutService:
             raise CheckoutError(422, "product_unavailable", f"{len(missing)} cart item(s) are not for sale")
         currencies = {catalog[sku]["currency"] for sku in skus}
         if len(currencies) != 1:
-            raise CheckoutError(422, "mixed_currencies", "the cart's items are priced in different currencies")
+            raise CheckoutError(422, "mixed_currencies",
+                                "the cart's items are priced in different currencies")
         items = [{"sku": sku, "quantity": quantity, "unit_price_cents": int(catalog[sku]["price_cents"])}
                  for sku, quantity in lines]
         return items, currencies.pop()
@@ -208,16 +209,16 @@ class CheckoutService:
                 raise CheckoutError(503, "payment_unavailable",
                                     "the payment provider is unavailable; nothing was charged; retry with "
                                     "the same idempotency key", retry_after=2) from error
-            conn.execute("UPDATE payment_attempts SET intent_id = %s, updated_at = now() WHERE attempt_id = %s",
-                         (intent_id, attempt["attempt_id"]))
+            conn.execute("UPDATE payment_attempts SET intent_id = %s, updated_at = now() "
+                         "WHERE attempt_id = %s", (intent_id, attempt["attempt_id"]))
         result = self._gateway.confirm(intent_id, key=attempt["provider_key"])
         return self._settle(conn, checkout, attempt["attempt_id"], result)
 
     def _settle(self, conn: Connection, checkout: _Checkout, attempt_id: uuid.UUID,
                 result: PaymentResult) -> CheckoutResult:
         if result.status is PaymentStatus.UNKNOWN:
-            conn.execute("UPDATE payment_attempts SET status = 'unknown', updated_at = now() WHERE attempt_id = %s",
-                         (attempt_id,))
+            conn.execute("UPDATE payment_attempts SET status = 'unknown', updated_at = now() "
+                         "WHERE attempt_id = %s", (attempt_id,))
             raise CheckoutError(503, "payment_pending",
                                 "the payment outcome is not known yet; retry with the same idempotency key "
                                 "(you will not be charged twice)", retry_after=2)
@@ -247,7 +248,8 @@ class CheckoutService:
                                                         "db_error": type(error).__name__})
             raise CheckoutError(503, "order_not_recorded",
                                 "the payment succeeded but the order is not recorded yet; retry with the "
-                                "same idempotency key (you will not be charged twice)", retry_after=2) from error
+                                "same idempotency key (you will not be charged twice)",
+                                retry_after=2) from error
 
     def _place_order(self, conn: Connection, checkout: _Checkout, intent_id: str) -> CheckoutResult:
         placed_at = self._clock()
@@ -265,8 +267,8 @@ class CheckoutService:
                                        payment_provider, payment_intent_id, shipping_country,
                                        shipping_postal_code, placed_at)
                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
-                (checkout.order_id, checkout.customer_id, checkout.key, checkout.currency, checkout.total_cents,
-                 self._gateway.provider, intent_id, checkout.shipping["country"],
+                (checkout.order_id, checkout.customer_id, checkout.key, checkout.currency,
+                 checkout.total_cents, self._gateway.provider, intent_id, checkout.shipping["country"],
                  checkout.shipping["postal_code"], placed_at))
             with conn.cursor() as cursor:
                 cursor.executemany(

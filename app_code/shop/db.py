@@ -64,7 +64,7 @@ class Database:
     @staticmethod
     def _configure(conn: psycopg.Connection[Any]) -> None:
         conn.autocommit = True
-        conn.row_factory = dict_row  # type: ignore[assignment]
+        conn.row_factory = dict_row
         conn.execute("SET TIME ZONE 'UTC'")
 
     @staticmethod
@@ -84,4 +84,4 @@ class Database:
         if self._pool.closed:
             self.open()
         with self._pool.connection() as conn:
-            yield conn  # type: ignore[misc]
+            yield conn

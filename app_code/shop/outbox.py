@@ -35,7 +35,8 @@ class RelayReport:
 
 
 class OutboxRelay:
-    def __init__(self, db: Database, events: Any, bus_name: str, *, batch_size: int = MAX_ENTRIES_PER_PUT) -> None:
+    def __init__(self, db: Database, events: Any, bus_name: str, *,
+                 batch_size: int = MAX_ENTRIES_PER_PUT) -> None:
         if not 1 <= batch_size <= MAX_ENTRIES_PER_PUT:
             raise ValueError(f"batch_size must be 1 to {MAX_ENTRIES_PER_PUT}")
         self._db = db
@@ -69,8 +70,9 @@ class OutboxRelay:
         if only is not None:
             where = sql.SQL("published_at IS NULL AND event_id = ANY(%s)")
             params.append(only)
-        query = sql.SQL("""SELECT event_id, source, detail_type, detail, created_at FROM outbox
-                            WHERE {where} ORDER BY created_at LIMIT %s FOR UPDATE SKIP LOCKED""").format(where=where)
+        template = sql.SQL("""SELECT event_id, source, detail_type, detail, created_at FROM outbox
+                               WHERE {where} ORDER BY created_at LIMIT %s FOR UPDATE SKIP LOCKED""")
+        query = template.format(where=where)
         with conn.transaction():
             rows = conn.execute(query, [*params, self._batch]).fetchall()
             if not rows:
@@ -91,11 +93,12 @@ class OutboxRelay:
                        if not (result.get("EventId") and not result.get("ErrorCode"))]
             refused += [("no result for entry", row["event_id"]) for row in rows[len(results):]]
             if accepted:
-                conn.execute("UPDATE outbox SET published_at = now(), attempts = attempts + 1, last_error = NULL "
-                             "WHERE event_id = ANY(%s)", (accepted,))
+                conn.execute("UPDATE outbox SET published_at = now(), attempts = attempts + 1, "
+                             "last_error = NULL WHERE event_id = ANY(%s)", (accepted,))
             if refused:
                 with conn.cursor() as cursor:
                     cursor.executemany("UPDATE outbox SET attempts = attempts + 1, last_error = %s "
                                        "WHERE event_id = %s", refused)
-                logger.warning("EventBridge refused %d of %d entries; they stay queued", len(refused), len(rows))
+                logger.warning("EventBridge refused %d of %d entries; they stay queued",
+                               len(refused), len(rows))
         return len(rows), RelayReport(published=len(accepted), failed=len(refused))

@@ -79,7 +79,8 @@ def _result_from_intent(intent: Any) -> PaymentResult:
     return PaymentResult(PaymentStatus.UNKNOWN, intent_id)
 
 
-_UNKNOWN_OUTCOME = (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError, stripe.IdempotencyError)
+_UNKNOWN_OUTCOME = (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError,
+                    stripe.IdempotencyError)
 
 
 class StripeGateway:

@@ -25,7 +25,7 @@ class Runtime:
         self._db_max_size = db_max_size
 
     def _client(self, service: str) -> Any:
-        return boto3.client(service, region_name=self.settings.region or None)  # type: ignore[call-overload]
+        return boto3.client(service, region_name=self.settings.region or None)
 
     @cached_property
     def db(self) -> Database:

@@ -45,7 +45,8 @@ class Consumer:
         self.effects = dict(effects)
         self.runtime = runtime or Runtime(settings, db_max_size=1)
         self.logger = Logger(service=name)
-        self.processor = BatchProcessor(event_type=EventType.SQS)
+        # A batch whose every record failed is reported like any other (each record retries on its own).
+        self.processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
         self.handler: Handler = self.logger.inject_lambda_context(self._handle)
 
     @cached_property
@@ -53,7 +54,8 @@ class Consumer:
         persistence = DynamoDBPersistenceLayer(
             table_name=self.runtime.settings.require("idempotency_table"),
             boto3_client=self.runtime._client("dynamodb"))
-        config = IdempotencyConfig(event_key_jmespath="[consumer, event_id]", raise_on_no_idempotency_key=True,
+        config = IdempotencyConfig(event_key_jmespath="[consumer, event_id]",
+                                   raise_on_no_idempotency_key=True,
                                    expires_after_seconds=IDEMPOTENCY_TTL_SECONDS)
 
         @idempotent_function(data_keyword_argument="payload", config=config, persistence_store=persistence)
@@ -84,5 +86,6 @@ class Consumer:
     def _handle(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         config, _ = self._idempotency
         config.register_lambda_context(context)
-        return process_partial_response(event=event, record_handler=self._record, processor=self.processor,
-                                        context=context)
+        response = process_partial_response(event=event, record_handler=self._record,
+                                            processor=self.processor, context=context)
+        return dict(response)

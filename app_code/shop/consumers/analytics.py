@@ -21,7 +21,8 @@ def record_fact(envelope: Envelope, runtime: Runtime) -> None:
     event = GenericEvent.model_validate(envelope.detail)
     with runtime.db.connection() as conn:
         conn.execute(
-            """INSERT INTO analytics_events (event_id, detail_type, occurred_at, total_cents, currency, detail)
+            """INSERT INTO analytics_events
+                   (event_id, detail_type, occurred_at, total_cents, currency, detail)
                VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (event_id) DO NOTHING""",
             (event.event_id, envelope.detail_type, envelope.time, total, currency, Jsonb(envelope.detail)))
 

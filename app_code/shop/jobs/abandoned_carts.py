@@ -6,6 +6,7 @@ change, so a re-run never emits it twice; the cart is then marked reminded.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,7 +33,8 @@ def queue_reminders(runtime: Runtime, *, idle_seconds: int, now: datetime | None
         except ValueError:
             continue
         event_id = event_id_for(CART_ABANDONED, f"{cart.cart_id}:{cart.updated_at}")
-        detail = CartAbandoned(event_id=event_id, cart_id=cart.cart_id, customer_id=cart.customer_id,
+        detail = CartAbandoned(event_id=event_id, cart_id=cart.cart_id,
+                               customer_id=uuid.UUID(cart.customer_id),
                                abandoned_at=moment, items=tuple({"sku": s, "quantity": q} for s, q in lines))
         data = {**detail.model_dump(mode="json"), "abandoned_at": rfc3339(moment)}
         with runtime.db.connection() as conn:

@@ -24,5 +24,5 @@ logger = Logger(service="checkout-recovery")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     counts = runtime.checkout.recover_stranded(older_than_seconds=SETTINGS.stranded_checkout_after_seconds)
     if counts["completed"] or counts["unresolved"]:
-        logger.warning("stranded checkouts found", **counts)
+        logger.warning("stranded checkouts found", extra=counts)
     return counts

@@ -94,11 +94,13 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None) -> FastAPI:
     app.add_middleware(GuardRequests)
 
     def runtime_of(request: Request) -> Runtime:
-        return request.app.state.runtime  # type: ignore[no-any-return]
+        return request.app.state.runtime
 
     def customer_of(request: Request) -> str:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        customer = runtime_of(request).sessions.customer_for(token.strip()) if scheme.lower() == "bearer" else None
+        customer = None
+        if scheme.lower() == "bearer":
+            customer = runtime_of(request).sessions.customer_for(token.strip())
         if customer is None:
             raise ApiError(401, "unauthenticated", "a valid session token is required")
         return customer

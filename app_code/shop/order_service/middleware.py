@@ -19,7 +19,8 @@ MAX_BODY_BYTES = 16 * 1024
 async def _respond(send: Send, status: int, code: str, message: str) -> None:
     body = json.dumps({"error": code, "message": message}).encode()
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -35,7 +36,8 @@ class GuardRequests:
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
-            await _respond(send, 413, "body_too_large", f"request bodies are limited to {self.max_body_bytes} bytes")
+            await _respond(send, 413, "body_too_large",
+                           f"request bodies are limited to {self.max_body_bytes} bytes")
             return
         chunks: list[bytes] = []
         size = 0

@@ -1,0 +1,412 @@
+"""Real dependencies for the app tests: a PostgreSQL server, moto (in-process AWS), a Stripe stand-in.
+
+- PostgreSQL: one server per test process (xdist worker), started once per session from the Debian
+  package's binaries as the `postgres` user when running as root, listening only on a unix socket in
+  its own temporary directory; the schema comes from the real migrations. Each test starts from
+  empty tables.
+- AWS: moto's `mock_aws`, with the bus, rules, queues and DLQs, tables and SES identity laid out as
+  the infrastructure lays them out.
+- Payments: tests/app/stripe_standin.py, driven by the real `stripe` client.
+
+The environment below is set before any `shop` module is imported, because handlers read it once
+at import, as they do in Lambda.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+APP_CODE = Path(__file__).resolve().parents[2] / "app_code"
+sys.path.insert(0, str(APP_CODE))
+
+REGION = "us-east-1"
+PG_DIR = Path(tempfile.gettempdir()) / f"shop-pg-{os.getpid()}-{secrets.token_hex(3)}"
+DATABASE_URL = f"postgresql://postgres@/shop?host={PG_DIR}&port=5432"
+BUS = "shop-orders"
+TABLES = {"carts": "shop-carts", "sessions": "shop-sessions", "idempotency": "shop-idempotency"}
+FROM_ADDRESS = "orders@shop.example"
+# Consumers and the events they subscribe to, as in the stack's default config.
+CONSUMERS = {
+    "fulfillment": ["order.placed"],
+    "email": ["order.placed", "cart.abandoned"],
+    "analytics": ["order.placed", "order.fulfilled", "cart.abandoned"],
+    "recommendations": ["order.placed", "product.updated"],
+}
+MAX_RECEIVE_COUNT = 3
+
+os.environ.update({
+    "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+    "DATABASE_URL": DATABASE_URL, "EVENT_BUS_NAME": BUS, "CARTS_TABLE": TABLES["carts"],
+    "SESSIONS_TABLE": TABLES["sessions"], "IDEMPOTENCY_TABLE": TABLES["idempotency"],
+    "SES_FROM_ADDRESS": FROM_ADDRESS, "POWERTOOLS_SERVICE_NAME": "shop-tests",
+    "DB_POOL_MAX_SIZE": "4",
+})
+
+from moto import mock_aws  # noqa: E402  (after the environment, as in Lambda)
+
+from tests.app.stripe_standin import StripeStandIn  # noqa: E402
+
+# --- PostgreSQL ----------------------------------------------------------------------------------
+
+
+def _bindir() -> Path | None:
+    if os.environ.get("PG_BINDIR"):
+        return Path(os.environ["PG_BINDIR"])
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+                   key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
+    if found:
+        return found[-1].parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+def _run(args: list[str]) -> None:
+    result = subprocess.run(args, capture_output=True, text=True, check=False, timeout=60)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(args[:4])}... failed: {result.stdout}{result.stderr}")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """A PostgreSQL server for this test process with the shop's migrations applied; its URL."""
+    import psycopg
+
+    from shop.migrate import apply_migrations
+
+    bindir = _bindir()
+    if bindir is None:
+        pytest.fail("PostgreSQL server binaries not found: `make test` installs the postgresql package "
+                    "(scripts/install-system-packages.sh), or set PG_BINDIR")
+    as_postgres: list[str] = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    PG_DIR.mkdir(mode=0o700)
+    if as_postgres:
+        shutil.chown(PG_DIR, user="postgres", group="postgres")
+    data = PG_DIR / "data"
+    _run([*as_postgres, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
+          "--no-sync", "-E", "UTF8", "--locale=C"])
+    options = (f"-k {PG_DIR} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
+               "-c full_page_writes=off -c max_connections=200")
+    _run([*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(PG_DIR / "server.log"), "-w",
+          "-t", "60", "-o", options, "start"])
+    try:
+        with psycopg.connect(f"postgresql://postgres@/postgres?host={PG_DIR}", autocommit=True) as conn:
+            conn.execute("CREATE DATABASE shop")
+        with psycopg.connect(DATABASE_URL, autocommit=True, row_factory=psycopg.rows.dict_row) as conn:
+            apply_migrations(conn)  # type: ignore[arg-type]
+        yield DATABASE_URL
+    finally:
+        _close_handler_runtimes()
+        subprocess.run([*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True, check=False, timeout=60)
+        shutil.rmtree(PG_DIR, ignore_errors=True)
+
+
+def _close_handler_runtimes() -> None:
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("shop."):
+            continue
+        consumer = getattr(module, "consumer", None)
+        runtime = getattr(module, "runtime", None) or getattr(consumer, "runtime", None)
+        if runtime is not None and hasattr(runtime, "close"):
+            runtime.close()
+
+
+APP_TABLES = ("customers", "products", "checkouts", "payment_attempts", "orders", "order_items", "outbox",
+              "fulfillment_requests", "analytics_events", "co_purchases", "co_purchase_events", "email_log",
+              "daily_sales")
+
+CATALOG = [("TEE-BLK-M", "Black tee, M", 2500, "USD"), ("MUG-WHT", "White mug", 1200, "USD"),
+           ("CAP-RED", "Red cap", 1800, "USD"), ("EUR-ONLY", "Imported scarf", 3000, "EUR")]
+
+
+@dataclass
+class Db:
+    url: str
+
+    def connect(self) -> Any:
+        import psycopg
+        from psycopg.rows import dict_row
+
+        return psycopg.connect(self.url, autocommit=True, row_factory=dict_row)
+
+    def rows(self, query: str, params: Any = None) -> list[dict[str, Any]]:
+        with self.connect() as conn:
+            return list(conn.execute(query, params).fetchall())
+
+    def count(self, table: str) -> int:
+        return int(self.rows(f"SELECT count(*) AS n FROM {table}")[0]["n"])
+
+    def execute(self, query: str, params: Any = None) -> None:
+        with self.connect() as conn:
+            conn.execute(query, params)
+
+
+@pytest.fixture
+def db(postgres: str) -> Db:
+    """Empty tables, then the catalog and two customers."""
+    database = Db(postgres)
+    with database.connect() as conn:
+        conn.execute(f"TRUNCATE {', '.join(APP_TABLES)} CASCADE")
+        with conn.cursor() as cursor:
+            cursor.executemany("INSERT INTO products (sku, name, price_cents, currency) "
+                               "VALUES (%s, %s, %s, %s)", CATALOG)
+            cursor.executemany("INSERT INTO customers (customer_id, email, display_name) VALUES (%s, %s, %s)",
+                               [(ALICE, "alice@example.com", "Alice"), (BOB, "bob@example.com", "Bob")])
+    return database
+
+
+ALICE = "0b6e8c0e-2f7e-4f6c-9a0b-3c1f2d4e5a61"
+BOB = "7d2f1a9c-5b3e-4c8d-8e6f-1a2b3c4d5e6f"
+
+# --- AWS (moto) ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Aws:
+    queues: dict[str, str] = field(default_factory=dict)
+    dlqs: dict[str, str] = field(default_factory=dict)
+    stripe_secret_arn: str = ""
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(service, region_name=REGION)
+
+    def sent_emails(self) -> list[Any]:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.ses.models import ses_backends
+
+        return list(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages)
+
+    def depth(self, url: str) -> int:
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        values = self.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+        return sum(int(values[name]) for name in names)
+
+    def arn(self, url: str) -> str:
+        attributes = self.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        return str(attributes["Attributes"]["QueueArn"])
+
+
+@pytest.fixture
+def aws() -> Iterator[Aws]:
+    """The event flow and user-state tables as the stack defines them, in moto."""
+    with mock_aws():
+        env = Aws()
+        sqs, events, dynamodb = env.client("sqs"), env.client("events"), env.client("dynamodb")
+        events.create_event_bus(Name=BUS)
+        for name, detail_types in CONSUMERS.items():
+            dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+            redrive = {"deadLetterTargetArn": env.arn(dlq), "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
+            queue = sqs.create_queue(QueueName=name,
+                                     Attributes={"RedrivePolicy": json.dumps(redrive)})["QueueUrl"]
+            arn = env.arn(queue)
+            events.put_rule(Name=f"{name}-rule", EventBusName=BUS,
+                            EventPattern=json.dumps({"detail-type": detail_types}))
+            events.put_targets(Rule=f"{name}-rule", EventBusName=BUS, Targets=[{"Id": name, "Arn": arn}])
+            env.queues[name], env.dlqs[name] = queue, dlq
+        for table, key in ((TABLES["carts"], "cart_id"), (TABLES["sessions"], "session_id"),
+                           (TABLES["idempotency"], "id")):
+            dynamodb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                                  KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+                                  AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}])
+        env.client("ses").verify_email_identity(EmailAddress=FROM_ADDRESS)
+        env.stripe_secret_arn = env.client("secretsmanager").create_secret(
+            Name="shop/stripe", SecretString=json.dumps({"api_key": "sk_test_standin"}))["ARN"]
+        yield env
+
+
+# --- payments ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def stripe_api() -> Iterator[StripeStandIn]:
+    server = StripeStandIn(api_key="sk_test_standin").start()
+    yield server
+    server.stop()
+
+
+# --- the shop's runtime, the API and the handlers ------------------------------------------------
+
+
+@pytest.fixture
+def runtime(db: Db, aws: Aws, stripe_api: StripeStandIn) -> Iterator[Any]:
+    """The order service's dependencies against the real server, moto and the stand-in.
+
+    The payment timeout is tiny so that "timeout after charging" resolves quickly.
+    """
+    from shop.runtime import Runtime
+    from shop.settings import Settings
+
+    settings = replace(Settings.from_env(), stripe_api_base=stripe_api.url, payment_timeout_seconds=0.5,
+                       stripe_secret_arn=aws.stripe_secret_arn, db_pool_max_size=40)
+    runtime = Runtime(settings)
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture
+def api(runtime: Any) -> Iterator[Any]:
+    from fastapi.testclient import TestClient
+
+    from shop.order_service.app import create_app
+
+    with TestClient(create_app(lambda: runtime), raise_server_exceptions=False) as client:
+        yield client
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "shop-test"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:shop-test"
+    aws_request_id: str = "test-request"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext()
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    return {"Records": [{
+        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+        "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
+        "eventSource": "aws:sqs", "eventSourceARN": queue_arn, "awsRegion": REGION} for m in messages]}
+
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+@pytest.fixture
+def drain(aws: Aws, lambda_context: FakeLambdaContext) -> Callable[..., list[dict[str, Any]]]:
+    """Play the Lambda event source mapping for one queue until it is empty.
+
+    Each poll receives up to batch_size messages, invokes the handler, and deletes every message not
+    listed in batchItemFailures; failed ones are visible again at once, and SQS moves a message to the
+    DLQ once it was received max-receive-count times. Returns the handler's responses.
+    """
+
+    def run(consumer: str, handler: Handler, *, batch_size: int = 10,
+            max_polls: int = 20) -> list[dict[str, Any]]:
+        sqs = aws.client("sqs")
+        url = aws.queues[consumer]
+        arn = aws.arn(url)
+        responses = []
+        for _ in range(max_polls):
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=batch_size, VisibilityTimeout=0,
+                                           AttributeNames=["All"]).get("Messages", [])
+            if not messages:
+                return responses
+            try:
+                response = handler(sqs_event(messages, arn), lambda_context)
+            except Exception as error:  # an invocation error returns the whole batch to the queue
+                response = {"error": repr(error),
+                            "batchItemFailures": [{"itemIdentifier": m["MessageId"]} for m in messages]}
+            responses.append(response)
+            failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+            for message in messages:
+                if message["MessageId"] not in failed:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        raise AssertionError(f"{consumer} queue did not drain in {max_polls} polls")
+
+    return run
+
+
+# --- a signed-in customer driving the API ------------------------------------------------------
+
+
+@dataclass
+class Shopper:
+    client: Any
+    token: str
+    customer_id: str
+    shipping: dict[str, str] = field(default_factory=lambda: {"country": "DE", "postal_code": "10115"})
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def cart(self, items: dict[str, int]) -> str:
+        response = self.client.post("/api/carts", headers=self.headers)
+        assert response.status_code == 201, response.text
+        cart_id = str(response.json()["cart_id"])
+        for sku, quantity in items.items():
+            put = self.client.put(f"/api/carts/{cart_id}/items/{sku}", json={"quantity": quantity},
+                                  headers=self.headers)
+            assert put.status_code == 200, put.text
+        return cart_id
+
+    def body(self, cart_id: str, *, key: str | None = None,
+             payment_method: str = "pm_card_visa") -> dict[str, Any]:
+        return {"cart_id": cart_id, "payment_method": payment_method,
+                "idempotency_key": key or f"key-{secrets.token_hex(8)}", "shipping": self.shipping}
+
+    def checkout(self, cart_id: str, *, key: str | None = None, payment_method: str = "pm_card_visa") -> Any:
+        body = self.body(cart_id, key=key, payment_method=payment_method)
+        return self.client.post("/api/checkout", json=body, headers=self.headers)
+
+
+@pytest.fixture
+def alice(api: Any, runtime: Any) -> Shopper:
+    return Shopper(api, runtime.sessions.create(ALICE), ALICE)
+
+
+@pytest.fixture
+def bob(api: Any, runtime: Any) -> Shopper:
+    return Shopper(api, runtime.sessions.create(BOB), BOB)
+
+
+# --- the order service served over HTTP by uvicorn --------------------------------------------
+
+
+@dataclass
+class Served:
+    url: str
+    runtime: Any
+
+    def session(self, customer_id: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.runtime.sessions.create(customer_id)}"}
+
+
+@pytest.fixture
+def served(runtime: Any) -> Iterator[Served]:
+    """The app under uvicorn on an ephemeral port, as the ECS service runs it.
+
+    The listening socket is bound before the server thread starts, so clients can connect at once
+    (their connections wait in the backlog until uvicorn accepts them).
+    """
+    import socket
+    import threading
+
+    import uvicorn
+
+    from shop.order_service.app import create_app
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(256)
+    server = uvicorn.Server(uvicorn.Config(create_app(lambda: runtime), log_level="info", access_log=True,
+                                           timeout_graceful_shutdown=5))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
+    thread.start()
+    yield Served(f"http://127.0.0.1:{sock.getsockname()[1]}", runtime)
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
