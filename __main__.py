@@ -11,6 +11,7 @@ from components.data_clients import DataClients, DataClientsArgs
 from components.data_common import Protection
 from components.database import RelationalDatabase, RelationalDatabaseArgs
 from components.defaults import ApmSettings
+from components.edge import Edge, EdgeArgs
 from components.email import Email, EmailArgs
 from components.events import EventBus, EventBusArgs, Publisher
 from components.keys import EncryptionKeys, EncryptionKeysArgs
@@ -29,6 +30,7 @@ from components.providers import Tier, TierProviders
 from components.schedules import ScheduledJobs, ScheduledJobsArgs
 from components.search import SearchDomain, SearchDomainArgs
 from components.user_state import UserStateTables, UserStateTablesArgs
+from components.web import DedicatedRoute, WebServices, WebServicesArgs
 
 cfg = StackConfig.load()
 providers = TierProviders(environment=cfg.environment.value, region=cfg.region)
@@ -123,9 +125,55 @@ jobs = ScheduledJobs("jobs", ScheduledJobsArgs(
     carts_table=TableRef(user_state.carts_table_name, user_state.carts_table_arn),
     database=database_access), opts=events_opts)
 
+# --- edge and web: CloudFront + WAF in front of an ALB only CloudFront can reach ---------------------
+if cfg.region == "us-east-1":
+    edge_logs_key = keys.logs_key_arn
+else:  # WAF logs live in us-east-1 and need a key there
+    edge_logs_key = EncryptionKeys("keys-us-east-1", EncryptionKeysArgs(
+        account_id=account_id, region="us-east-1"),
+        opts=providers.opts(Tier.SECURITY, region="us-east-1")).logs_key_arn
+edge = Edge("edge", EdgeArgs(
+    account_id=account_id, origin_domain_name=cfg.edge.origin_domain_name,
+    uncached_paths=[s.path for s in cfg.web.services if s.path != "/*"],
+    waf_rate_limit=cfg.edge.waf_rate_limit, log_retention_days=cfg.log_retention_days,
+    waf_logs_kms_key_arn=edge_logs_key, us_east_1=providers.get(Tier.EDGE, region="us-east-1"),
+    domain_name=cfg.edge.domain_name, certificate_arn=cfg.edge.certificate_arn),
+    opts=providers.opts(Tier.EDGE))
+service_env: dict[str, pulumi.Input[str]] = {
+    "PGHOST": database.cluster_endpoint, "PGPORT": database.port.apply(str),
+    "PGDATABASE": database.database_name, "CARTS_TABLE": user_state.carts_table_name,
+    "SESSIONS_TABLE": user_state.sessions_table_name,
+    "IDEMPOTENCY_TABLE": user_state.idempotency_table_name,
+    "CACHE_HOST": cache.primary_endpoint, "CACHE_PORT": cache.port.apply(str),
+    "SEARCH_ENDPOINT": search.endpoint, "EVENT_BUS_NAME": bus.bus_name}
+web_service_names = {s.name for s in cfg.web.services}
+web = WebServices("web", WebServicesArgs(
+    services=cfg.web.services, image_tag=cfg.web.image_tag, spike_factor=cfg.spike_factor,
+    scheduled_scale_outs=cfg.web.scheduled_scale_outs, region=cfg.region,
+    vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr,
+    public_subnet_ids=network.subnet_ids[SubnetRole.PUBLIC],
+    private_subnet_ids=network.subnet_ids[SubnetRole.PRIVATE],
+    certificate_arn=cfg.edge.origin_certificate_arn,
+    origin_header_name=edge.origin_verify_header_name,
+    origin_header_value=edge.origin_verify_header_value,
+    log_retention_days=cfg.log_retention_days, logs_kms_key_arn=keys.logs_key_arn,
+    deletion_protection=cfg.is_prod,
+    apm=ApmSettings.from_config(cfg.observability.apm_otlp_endpoint,
+                                cfg.observability.apm_api_key_secret_arn),
+    client_security_group_ids=[data_clients.app_security_group_id],
+    environment=dict.fromkeys(web_service_names, service_env),
+    # Checkout gets its own target group: its ALB metrics are the checkout SLO's.
+    dedicated_routes={"checkout": DedicatedRoute(
+        service="order-api", paths=("/api/checkout", "/api/checkout/*"))}
+    if "order-api" in web_service_names else {}),
+    opts=providers.opts(Tier.WEB))
+
 # --- cross-tier grants -----------------------------------------------------------------------------
 # Only the order service (publishing right after its commit) and the outbox relay put events.
 bus.allow_publishers([
+    *([Publisher(name="order-api", role_arn=web.task_role_arns["order-api"],
+                 role_name=web.task_role_names["order-api"], detail_types=("order.placed",))]
+      if "order-api" in web.task_role_arns else []),
     *(Publisher(name=name, role_arn=arn) for name, arn in jobs.publisher_role_arns.items())])
 
 pulumi.export("region", cfg.region)
@@ -152,6 +200,17 @@ pulumi.export("cacheSecurityGroupId", cache.security_group_id)
 pulumi.export("searchEndpoint", search.endpoint)
 pulumi.export("searchDomainArn", search.domain_arn)
 pulumi.export("searchSecurityGroupId", search.security_group_id)
+pulumi.export("cdnDomainName", edge.distribution_domain_name)
+pulumi.export("cdnDistributionId", edge.distribution_id)
+pulumi.export("shopUrl", f"https://{cfg.edge.domain_name}" if cfg.edge.domain_name
+              else pulumi.Output.concat("https://", edge.distribution_domain_name))
+pulumi.export("staticAssetsBucket", edge.static_bucket_name)
+pulumi.export("webAclArn", edge.web_acl_arn)
+pulumi.export("albDnsName", web.alb_dns_name)
+pulumi.export("originDomainName", cfg.edge.origin_domain_name)
+pulumi.export("ecsClusterName", web.cluster_name)
+pulumi.export("ecsServiceNames", web.service_names)
+pulumi.export("ecrRepositoryUrls", web.repository_urls)
 pulumi.export("alarmTopicArn", alarms.topic_arn)
 pulumi.export("eventBusName", bus.bus_name)
 pulumi.export("eventBusArn", bus.bus_arn)

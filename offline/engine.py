@@ -297,6 +297,15 @@ class OfflineMocks(pulumi.runtime.Mocks):
             return {"id": "pl-3b927c52", "name": "com.amazonaws.global.cloudfront.origin-facing",
                     "arn": f"arn:aws:ec2:{region}:aws:prefix-list/pl-3b927c52",
                     "maxEntries": 55}
+        simple: dict[str, dict[str, Any]] = {
+            "aws:secretsmanager/getRandomPassword:getRandomPassword": {
+                "randomPassword": _digest("random-password", region, length=64), "id": region},
+            # the account that writes ALB access logs in us-east-1
+            "aws:elb/getServiceAccount:getServiceAccount": {
+                "id": "127311923021", "arn": "arn:aws:iam::127311923021:root"},
+        }
+        if token in simple:
+            return simple[token]
         raise NotImplementedError(f"the offline engine has no answer for invoke {token}: add it "
                                   "to offline/engine.py OfflineMocks.call")
 
