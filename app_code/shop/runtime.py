@@ -19,13 +19,34 @@ from shop.settings import Settings
 from shop.userstate import CartStore, SessionStore
 
 
+class AwsClients:
+    """One boto3 client (or resource) per service, created on first use and then reused."""
+
+    def __init__(self, region: str = "") -> None:
+        self._region = region or None
+        self._clients: dict[str, Any] = {}
+        self._resources: dict[str, Any] = {}
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = boto3.client(service, region_name=self._region)
+        return self._clients[service]
+
+    def resource(self, service: str) -> Any:
+        if service not in self._resources:
+            self._resources[service] = boto3.resource(service, region_name=self._region)
+        return self._resources[service]
+
+
 class Runtime:
-    def __init__(self, settings: Settings, *, db_max_size: int | None = None) -> None:
+    def __init__(self, settings: Settings, *, db_max_size: int | None = None,
+                 aws: AwsClients | None = None) -> None:
         self.settings = settings
+        self.aws = aws or AwsClients(settings.region)
         self._db_max_size = db_max_size
 
     def _client(self, service: str) -> Any:
-        return boto3.client(service, region_name=self.settings.region or None)
+        return self.aws.client(service)
 
     @cached_property
     def db(self) -> Database:
@@ -41,7 +62,7 @@ class Runtime:
 
     @cached_property
     def dynamodb(self) -> Any:
-        return boto3.resource("dynamodb", region_name=self.settings.region or None)
+        return self.aws.resource("dynamodb")
 
     @cached_property
     def carts(self) -> CartStore:

@@ -14,6 +14,7 @@ at import, as they do in Lambda.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
@@ -124,9 +125,10 @@ def _close_handler_runtimes() -> None:
             runtime.close()
 
 
-APP_TABLES = ("customers", "products", "checkouts", "payment_attempts", "orders", "order_items", "outbox",
-              "fulfillment_requests", "analytics_events", "co_purchases", "co_purchase_events", "email_log",
-              "daily_sales")
+# Children before parents: emptied with DELETE, which beats TRUNCATE on tables this small.
+APP_TABLES = ("fulfillment_requests", "analytics_events", "co_purchases", "co_purchase_events", "email_log",
+              "daily_sales", "outbox", "order_items", "orders", "payment_attempts", "checkouts", "products",
+              "customers")
 
 CATALOG = [("TEE-BLK-M", "Black tee, M", 2500, "USD"), ("MUG-WHT", "White mug", 1200, "USD"),
            ("CAP-RED", "Red cap", 1800, "USD"), ("EUR-ONLY", "Imported scarf", 3000, "EUR")]
@@ -159,7 +161,9 @@ def db(postgres: str) -> Db:
     """Empty tables, then the catalog and two customers."""
     database = Db(postgres)
     with database.connect() as conn:
-        conn.execute(f"TRUNCATE {', '.join(APP_TABLES)} CASCADE")
+        with conn.transaction():
+            for table in APP_TABLES:
+                conn.execute(f"DELETE FROM {table}")
         with conn.cursor() as cursor:
             cursor.executemany("INSERT INTO products (sku, name, price_cents, currency) "
                                "VALUES (%s, %s, %s, %s)", CATALOG)
@@ -174,6 +178,19 @@ BOB = "7d2f1a9c-5b3e-4c8d-8e6f-1a2b3c4d5e6f"
 # --- AWS (moto) ----------------------------------------------------------------------------------
 
 
+@functools.cache
+def _clients() -> Any:
+    """boto3 clients for the whole test process: creating one costs far more than a call, and moto
+    intercepts a client whichever mock_aws context is active."""
+    from shop.runtime import AwsClients
+
+    return AwsClients(REGION)
+
+
+def _client(service: str) -> Any:
+    return _clients().client(service)
+
+
 @dataclass
 class Aws:
     queues: dict[str, str] = field(default_factory=dict)
@@ -181,9 +198,7 @@ class Aws:
     stripe_secret_arn: str = ""
 
     def client(self, service: str) -> Any:
-        import boto3
-
-        return boto3.client(service, region_name=REGION)
+        return _client(service)
 
     def sent_emails(self) -> list[Any]:
         from moto.core import DEFAULT_ACCOUNT_ID
@@ -253,7 +268,7 @@ def runtime(db: Db, aws: Aws, stripe_api: StripeStandIn) -> Iterator[Any]:
 
     settings = replace(Settings.from_env(), stripe_api_base=stripe_api.url, payment_timeout_seconds=0.5,
                        stripe_secret_arn=aws.stripe_secret_arn, db_pool_max_size=40)
-    runtime = Runtime(settings)
+    runtime = Runtime(settings, aws=_clients())
     yield runtime
     runtime.close()
 
