@@ -131,6 +131,6 @@ cardholder_data_disallow = resource_policy(
         "classificationTagKeys": string_list("Tag keys that classify data.", ["data-classification"]),
         "cardholderClassifications": string_list("Classification values meaning cardholder data.",
                                                  CLASSIFICATIONS)},
-    framework=pci("3.2"), tags=["case-study", "pci-dss"])
+    framework=pci("3.2.1, 3.3.1"), tags=["case-study", "pci-dss"])
 
 POLICIES = [cardholder_data_disallow]

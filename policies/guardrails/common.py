@@ -284,6 +284,11 @@ def config_value(config: Mapping[str, str], key: str) -> str | None:
     return None
 
 
+def snake(name: str) -> str:
+    """An engine property name as the Python SDK spells it: `storageEncrypted` -> `storage_encrypted`."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
 def one_line(text: str) -> str:
     return " ".join(text.split())
 

@@ -25,6 +25,7 @@ from .common import (
     pci,
     preview_unknown,
     resource_policy,
+    snake,
     stack_policy,
     string_list,
 )
@@ -95,19 +96,19 @@ def _check_at_rest(resource: Res, config: Mapping[str, Any], report: Report) -> 
     if switch is not None:
         on = _encryption_on(resource, switch)
         if is_unknown(on):
-            report(preview_unknown(resource, ".".join(switch), "set encryption as a literal"))
+            report(preview_unknown(resource, ".".join(map(snake, switch)), "set encryption as a literal"))
             return
         if not on:
-            report(message(resource, f"the data is not encrypted at rest ({'.'.join(switch)} is not "
-                                     "set)", _AT_REST_FIX.get(resource.type, "turn encryption on")))
+            report(message(resource, f"the data is not encrypted at rest ({'.'.join(map(snake, switch))} "
+                                     "is not set)", _AT_REST_FIX.get(resource.type, "turn encryption on")))
             return
     if config["requireCustomerManagedKey"]:
         key = _get(resource, key_path)
         if key is None or key == "" or (isinstance(key, str) and key.startswith("alias/aws/")):
-            report(message(resource, f"encrypted with an AWS-owned or AWS-managed key ("
-                                     f"{'.'.join(key_path)} is not set), so key use is not "
-                                     "controlled or audited by us",
-                           f"set {'.'.join(key_path)} to a customer-managed KMS key"))
+            where = ".".join(map(snake, key_path))
+            report(message(resource, f"encrypted with an AWS-owned or AWS-managed key ({where} is not "
+                                     "set), so key use is not controlled or audited by us",
+                           f"set {where} to a customer-managed KMS key"))
 
 
 _AT_REST_FIX = {

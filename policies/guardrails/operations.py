@@ -23,6 +23,7 @@ from .common import (
     pci,
     preview_unknown,
     resource_policy,
+    snake,
     stack_policy,
     string_list,
 )
@@ -71,12 +72,12 @@ def _check_protection(resource: Res, config: Mapping[str, Any], report: Report) 
     if resource.type == "aws:rds/instance:Instance" and resource.props.get("clusterIdentifier"):
         return
     key = PROTECTION[resource.type]
-    value = resource.props.get(key)
+    value, name = resource.props.get(key), snake(key)
     if is_unknown(value):
-        report(preview_unknown(resource, key, f"set {key} literally"))
+        report(preview_unknown(resource, name, f"set {name} literally"))
     elif not is_true(value):
-        report(message(resource, f"{key} is off: one mistaken `pulumi destroy` or replacement deletes "
-                                 "the data", f"set {key}=True (and protect=True on the resource)"))
+        report(message(resource, f"{name} is off: one mistaken `pulumi destroy` or replacement deletes "
+                                 "the data", f"set {name}=True (and protect=True on the resource)"))
 
 
 datastore_require_deletion_protection = resource_policy(

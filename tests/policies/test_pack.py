@@ -180,3 +180,17 @@ def _running(pid: int) -> bool:
         return False
     status = Path(f"/proc/{pid}/status")
     return not (status.exists() and "\nState:\tZ" in status.read_text())
+
+
+def test_docs_list_every_policy_under_its_level(pack: PolicyPackProcess) -> None:
+    # GIVEN docs/policies.md, split into its mandatory and advisory tables
+    text = (PROJECT_DIR / "docs" / "policies.md").read_text()
+    mandatory, advisory = text.split("## Mandatory policies", 1)[1].split("## Advisory policies", 1)
+    advisory = advisory.split("\n## ", 1)[0]
+
+    def documented(section: str) -> set[str]:
+        return set(re.findall(r"^\| `([a-z0-9-]+)`", section, re.MULTILINE))
+
+    # THEN every policy of the pack has its row, under the level it has
+    assert documented(mandatory) == {p.name for p in pack.policies if p.level == "mandatory"}
+    assert documented(advisory) == {p.name for p in pack.policies if p.level == "advisory"}
