@@ -175,6 +175,10 @@ bus.allow_publishers([
                  role_name=web.task_role_names["order-api"], detail_types=("order.placed",))]
       if "order-api" in web.task_role_arns else []),
     *(Publisher(name=name, role_arn=arn) for name, arn in jobs.publisher_role_arns.items())])
+# The app tier reads the cache; it and the recommendations consumer (which indexes) use search.
+cache.allow_roles(web.task_role_names)
+search.allow_roles([*web.task_role_arns.values(),
+                    *(c.role_arn for name, c in consumers.items() if name == "recommendations")])
 
 pulumi.export("region", cfg.region)
 pulumi.export("vpcId", network.vpc_id)

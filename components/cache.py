@@ -7,7 +7,7 @@ an IAM-enabled ElastiCache user (`elasticache:Connect`), the default user is swi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -22,7 +22,7 @@ from components.data_common import (
     physical_name,
     store_security_group,
 )
-from components.defaults import log_group
+from components.defaults import log_group, policy_document
 
 ENGINE = "valkey"
 PORT = 6379
@@ -74,7 +74,7 @@ class ProductCache(pulumi.ComponentResource):
     app_user_name: pulumi.Output[str] | None
     """Connect as this user with an IAM auth token (user id = user name)."""
     app_user_arn: pulumi.Output[str] | None
-    """Grant `elasticache:Connect` on this and `replication_group_arn` to the app's roles."""
+    """`allow_roles` grants `elasticache:Connect` on this and `replication_group_arn`."""
     kms_key_arn: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: ProductCacheArgs,
@@ -147,8 +147,21 @@ class ProductCache(pulumi.ComponentResource):
         self.app_user_name = app_user.user_name if app_user else None
         self.app_user_arn = app_user.arn if app_user else None
         self.kms_key_arn = key.arn if key else None
+        self._name = name
         self.register_outputs({
             "primary_endpoint": self.primary_endpoint, "reader_endpoint": self.reader_endpoint,
             "port": self.port, "security_group_id": self.security_group_id,
             "replication_group_arn": self.replication_group_arn,
             "app_user_name": self.app_user_name, "app_user_arn": self.app_user_arn})
+
+    def allow_roles(self, role_names: Mapping[str, pulumi.Input[str]]) -> None:
+        """Let each role (keyed by a short name) connect as the app user with an IAM token."""
+        if self.app_user_arn is None:
+            raise ValueError(f"{self._name}: an unencrypted cache has no users to connect as")
+        for key, role_name in role_names.items():
+            aws.iam.RolePolicy(
+                f"{self._name}-{key}-connects", role=role_name, policy=policy_document([{
+                    "Sid": "ConnectAsTheAppUser", "Effect": "Allow",
+                    "Action": "elasticache:Connect",
+                    "Resource": [self.replication_group_arn, self.app_user_arn]}]),
+                opts=pulumi.ResourceOptions(parent=self))

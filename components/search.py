@@ -4,7 +4,7 @@ Zone-aware over two (or three) AZs with an even spread of data nodes, dedicated 
 configured, encrypted at rest with the search data key and between nodes, HTTPS only with a TLS 1.2
 policy, fine-grained access control with an IAM master role (no internal users, no password), slow
 and error logs published to encrypted log groups, and a domain access policy that names only the
-admin role and the app roles.
+admin role and the app roles (`allow_roles`, once those roles exist).
 """
 
 from __future__ import annotations
@@ -38,8 +38,6 @@ class SearchDomainArgs:
     availability_zones: Sequence[str]
     client_security_group_ids: Sequence[pulumi.Input[str]]
     """The app and Lambda tiers' groups: the only sources admitted on 443."""
-    client_role_arns: Sequence[pulumi.Input[str]] = ()
-    """IAM roles the domain access policy admits besides its admin role."""
     instance_type: str
     data_nodes: int = 2
     zone_count: int = 2
@@ -149,14 +147,9 @@ class SearchDomain(pulumi.ComponentResource):
                 auto_software_update_enabled=True),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_policy]))
 
-        aws.opensearch.DomainPolicy(
-            name, domain_name=domain.domain_name,
-            access_policies=policy_document([{
-                "Sid": "AppRolesAndAdmin", "Effect": "Allow",
-                "Principal": {"AWS": [admin.arn, *args.client_role_arns]},
-                "Action": "es:ESHttp*", "Resource": pulumi.Output.concat(domain.arn, "/*")}]),
-            opts=child)
-
+        self._name = name
+        self._account_id = args.account_id
+        self._access_policy: aws.opensearch.DomainPolicy | None = None
         self.endpoint = domain.endpoint
         self.domain_arn = domain.arn
         self.domain_name = domain.domain_name
@@ -167,3 +160,29 @@ class SearchDomain(pulumi.ComponentResource):
             "endpoint": self.endpoint, "domain_arn": self.domain_arn,
             "domain_name": self.domain_name, "security_group_id": self.security_group_id,
             "admin_role_arn": self.admin_role_arn})
+
+    def allow_roles(self, role_arns: Sequence[pulumi.Input[str]]) -> aws.opensearch.DomainPolicy:
+        """Make the admin role and `role_arns` the only principals of the account that reach the
+        domain's indexes (call once, after the app and Lambda roles exist).
+
+        Until then the domain has no access policy. Each role still needs a fine-grained access
+        control mapping (made in OpenSearch by the admin role) to read or write an index.
+        """
+        if self._access_policy is not None:
+            raise ValueError(f"{self._name}: the access policy is set; pass every role at once")
+        if not role_arns:
+            raise ValueError(f"{self._name}: name at least one client role")
+        principals = [self.admin_role_arn, *role_arns]
+        indexes = pulumi.Output.concat(self.domain_arn, "/*")
+        self._access_policy = aws.opensearch.DomainPolicy(
+            f"{self._name}-access", domain_name=self.domain_name,
+            access_policies=policy_document([
+                {"Sid": "AppRolesAndAdmin", "Effect": "Allow", "Principal": {"AWS": principals},
+                 "Action": "es:ESHttp*", "Resource": indexes},
+                {"Sid": "NobodyElseInTheAccount", "Effect": "Deny",
+                 "Principal": {"AWS": pulumi.Output.concat("arn:aws:iam::", self._account_id,
+                                                           ":root")},
+                 "Action": "es:ESHttp*", "Resource": indexes,
+                 "Condition": {"ArnNotEquals": {"aws:PrincipalArn": principals}}}]),
+            opts=pulumi.ResourceOptions(parent=self))
+        return self._access_policy

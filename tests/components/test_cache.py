@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from components.cache import ProductCache
@@ -53,6 +55,21 @@ def test_clients_authenticate_with_iam_and_the_default_user_is_off(prod: Snapsho
     assert app.inputs["authenticationMode"] == {"type": "iam"}
     assert app.inputs["userName"] == app.inputs["userId"]  # IAM auth requires it
     assert all("passwords" not in u.inputs for u in users.values())
+
+
+def test_each_app_task_role_may_connect_as_the_app_user_only(prod: Snapshot) -> None:
+    group = group_of(prod)
+    (app,) = [u for u in prod.of_type("aws:elasticache/user:User")
+              if u.inputs["userName"] != "default"]
+    task_roles = {r.outputs["name"] for r in prod.of_type("aws:iam/role:Role")
+                  if r.name.startswith("web-") and r.name.endswith("-task")}
+    grants = {p.inputs["role"]: json.loads(p.inputs["policy"])["Statement"]
+              for p in prod.of_type("aws:iam/rolePolicy:RolePolicy")
+              if "elasticache:Connect" in p.inputs["policy"]}
+    assert task_roles and set(grants) == task_roles  # no Lambda, no other tier
+    for (statement,) in grants.values():
+        assert statement["Action"] == "elasticache:Connect"
+        assert statement["Resource"] == [group.outputs["arn"], app.outputs["arn"]]
 
 
 def test_snapshots_are_kept_and_prod_takes_a_final_one(prod: Snapshot,

@@ -77,18 +77,32 @@ def test_fine_grained_access_has_an_iam_master_and_no_internal_users(prod: Snaps
     assert master["masterUserArn"].startswith("arn:aws:iam::123456789012:role/")
 
 
-def test_the_access_policy_names_only_the_admin_role(prod: Snapshot) -> None:
+def test_the_access_policy_admits_the_admin_and_app_roles_and_denies_the_rest(
+        prod: Snapshot) -> None:
     domain = domain_of(prod)
     (policy,) = prod.of_type("aws:opensearch/domainPolicy:DomainPolicy")
-    (statement,) = json.loads(policy.inputs["accessPolicies"])["Statement"]
-    assert statement["Principal"] == {
-        "AWS": [domain.inputs["advancedSecurityOptions"]["masterUserOptions"]["masterUserArn"]]}
-    assert statement["Resource"] == f"{domain.outputs['arn']}/*"
+    assert policy.inputs["domainName"] == domain.inputs["domainName"]
+    allow, deny = json.loads(policy.inputs["accessPolicies"])["Statement"]
+    admin = domain.inputs["advancedSecurityOptions"]["masterUserOptions"]["masterUserArn"]
+    web_roles = {r.outputs["arn"] for r in prod.of_type("aws:iam/role:Role")
+                 if r.name.startswith("web-") and r.name.endswith("-task")}
+    (indexer,) = [r.outputs["arn"] for r in prod.of_type("aws:iam/role:Role")
+                  if r.name.startswith("recommendations")]
+    assert web_roles and set(allow["Principal"]["AWS"]) == {admin, indexer, *web_roles}
+    assert allow["Resource"] == f"{domain.outputs['arn']}/*"
+    assert deny["Effect"] == "Deny"
+    assert deny["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
+    assert deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"] == allow["Principal"]["AWS"]
 
 
-def test_client_roles_given_to_the_component_join_the_access_policy() -> None:
-    snapshot = run_component(lambda: SearchDomain("search", search_args(
-        client_role_arns=[APP_ROLE])))
+def test_roles_are_admitted_only_through_one_explicit_call() -> None:
+    def build() -> None:
+        domain = SearchDomain("search", search_args())
+        domain.allow_roles([APP_ROLE])
+        with pytest.raises(ValueError, match="pass every role at once"):
+            domain.allow_roles([APP_ROLE])
+
+    snapshot = run_component(build)
     (policy,) = snapshot.of_type("aws:opensearch/domainPolicy:DomainPolicy")
     principals = json.loads(policy.inputs["accessPolicies"])["Statement"][0]["Principal"]["AWS"]
     assert len(principals) == 2 and APP_ROLE in principals

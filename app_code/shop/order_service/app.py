@@ -16,10 +16,12 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import psycopg
 from aws_lambda_powertools import Logger
 from fastapi import BackgroundTasks, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from shop.checkout import CheckoutError, CheckoutRequest
@@ -121,6 +123,13 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None) -> FastAPI:
     async def checkout_error(_: Request, error: CheckoutError) -> JSONResponse:
         headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
         return JSONResponse(error.body(), status_code=error.status, headers=headers)
+
+    @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def database_unavailable(_: Request, error: Exception) -> JSONResponse:
+        logger.warning("database unavailable", error=type(error).__name__)
+        return JSONResponse({"error": "service_unavailable", "message": "try again shortly"},
+                            status_code=503, headers={"Retry-After": "1"})
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
