@@ -213,7 +213,7 @@ def _edges(snapshot: Snapshot, drawn: set[str]) -> set[tuple[str, str, str, str]
                 combined = _combine(style_so_far, style)
                 text = label_so_far or label
                 if target in drawn:
-                    found.add((start, target, combined, text))
+                    found.add((start, target, combined, "" if combined == "dlq" else text))
                 elif target not in seen:
                     seen.add(target)
                     frontier.append((target, combined, text))

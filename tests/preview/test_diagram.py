@@ -21,7 +21,7 @@ for consumer in ("fulfillment", "email"):
     queue = aws.sqs.Queue(f"{consumer}", redrive_policy=dlq.arn.apply(
         lambda arn: json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 5})))
     aws.cloudwatch.EventTarget(f"{consumer}-target", rule=rule.name, event_bus_name=bus.name,
-                               arn=queue.arn)
+                               arn=queue.arn, dead_letter_config={"arn": dlq.arn})
     function = aws.lambda_.Function(f"{consumer}-consumer", role="arn:aws:iam::123456789012:role/x",
                                     runtime="python3.12", handler="h.handler", code=None)
     aws.lambda_.EventSourceMapping(f"{consumer}-mapping", event_source_arn=queue.arn,
@@ -66,12 +66,13 @@ def test_the_event_fan_out_is_drawn_from_the_dependencies(tmp_path: Path) -> Non
     edges = {(e.source, e.target, e.style, e.label) for e in drawing.edges}
 
     # THEN the rule and targets collapse into bus -> queue edges labelled with the event,
-    # each queue feeds its function, and each queue's DLQ is a dlq edge
+    # each queue feeds its function, and the DLQ is a dlq edge from the queue and the target
     for consumer in ("fulfillment", "email"):
         assert ("eventbus_orders", f"queue_{consumer}", "flow", "order.placed") in edges
         assert (f"queue_{consumer}", f"function_{consumer}_consumer", "flow", "") in edges
         assert (f"queue_{consumer}", f"queue_{consumer}_dlq", "dlq", "") in edges
-    assert len(edges) == 6
+        assert ("eventbus_orders", f"queue_{consumer}_dlq", "dlq", "") in edges
+    assert len(edges) == 8
     mermaid = diagram.to_mermaid(drawing)
     assert "eventbus_orders -->|order.placed| queue_email" in mermaid
     assert "queue_email -.->|DLQ| queue_email_dlq" in mermaid
