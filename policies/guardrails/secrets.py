@@ -14,16 +14,29 @@ from typing import Any
 
 from pulumi_policy import Severity
 
-from .common import MANDATORY, Report, Res, as_list, message, parse_json, pci, resource_policy, tokens
+from .common import (
+    MANDATORY,
+    Report,
+    Res,
+    as_list,
+    message,
+    parse_json,
+    pci,
+    resource_policy,
+    snake,
+    tokens,
+)
 
-MASTER_PASSWORDS = {
-    "aws:rds/cluster:Cluster": ("masterPassword",),
-    "aws:rds/instance:Instance": ("password",),
-    "aws:docdb/cluster:Cluster": ("masterPassword",),
-    "aws:redshift/cluster:Cluster": ("masterPassword",),
-    "aws:opensearch/domain:Domain": ("advancedSecurityOptions", "masterUserOptions", "masterUserPassword"),
-    "aws:elasticsearch/domain:Domain": ("advancedSecurityOptions", "masterUserOptions",
-                                        "masterUserPassword"),
+PASSWORDS: dict[str, tuple[tuple[str, ...], ...]] = {  # type -> where a literal password would sit
+    "aws:rds/cluster:Cluster": (("masterPassword",),),
+    "aws:rds/instance:Instance": (("password",),),
+    "aws:docdb/cluster:Cluster": (("masterPassword",),),
+    "aws:redshift/cluster:Cluster": (("masterPassword",),),
+    "aws:opensearch/domain:Domain": (("advancedSecurityOptions", "masterUserOptions", "masterUserPassword"),),
+    "aws:elasticsearch/domain:Domain": (("advancedSecurityOptions", "masterUserOptions",
+                                         "masterUserPassword"),),
+    "aws:elasticache/replicationGroup:ReplicationGroup": (("authToken",),),
+    "aws:elasticache/user:User": (("passwords",), ("authenticationMode", "passwords")),
 }
 FUNCTION = "aws:lambda/function:Function"
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
@@ -79,15 +92,14 @@ def _environment(resource: Res) -> Iterator[tuple[str, Any]]:
 
 
 def _check(resource: Res, config: Mapping[str, Any], report: Report) -> None:
-    path = MASTER_PASSWORDS.get(resource.type)
-    if path is not None:
+    for path in PASSWORDS.get(resource.type, ()):
         value = resource.get(*path)
-        if value is not None and value != "":
-            report(message(resource, f"a master password is set in the program ({'.'.join(path)}); "
+        if value is not None and value not in ("", []):
+            report(message(resource, f"a password is set in the program ({'.'.join(map(snake, path))}); "
                                      "it lives in the program's config and the stack state",
                            "let the service keep it in Secrets Manager: "
-                           "manage_master_user_password=True (RDS/Aurora/DocumentDB/Redshift), or an "
-                           "IAM-based master user"))
+                           "manage_master_user_password=True (RDS/Aurora/DocumentDB/Redshift), IAM "
+                           "authentication (ElastiCache users, databases), or an IAM master user"))
     found = [reason for name, value in _environment(resource) if (reason := plaintext_secret(name, value))]
     if found:
         report(message(resource, "plaintext secret in the environment: " + "; ".join(sorted(found)),
@@ -98,9 +110,9 @@ def _check(resource: Res, config: Mapping[str, Any], report: Report) -> None:
 
 secrets_disallow_plaintext = resource_policy(
     name="secrets-disallow-plaintext",
-    description="No literal master passwords and no secret-looking plaintext environment values in "
+    description="No passwords or tokens in the program and no secret-looking plaintext environment values in "
                 "Lambda functions or ECS task definitions.",
-    level=MANDATORY, severity=Severity.CRITICAL, types=[*MASTER_PASSWORDS, FUNCTION, TASK_DEFINITION],
+    level=MANDATORY, severity=Severity.CRITICAL, types=[*PASSWORDS, FUNCTION, TASK_DEFINITION],
     check=_check,
     remediation="Use manage_master_user_password=True and Secrets Manager references instead of "
                 "literal secrets.",

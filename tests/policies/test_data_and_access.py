@@ -100,6 +100,13 @@ aws.opensearch.Domain("search", advanced_security_options={"enabled": True,
                                                            "internal_user_database_enabled": True,
     "master_user_options": {"master_user_name": "admin", "master_user_password": "Adm1nPassw0rd!"}})
 ''', "secrets-disallow-plaintext", "search"),
+    "cache AUTH token": ('aws.elasticache.ReplicationGroup("cache", description="x", engine="valkey", '
+                         'node_type="cache.r7g.large", num_cache_clusters=2, '
+                         'transit_encryption_enabled=True, auth_token="a-long-cache-auth-token")',
+                         "secrets-disallow-plaintext", "cache"),
+    "cache user password": ('aws.elasticache.User("app", user_id="app", user_name="app", engine="valkey", '
+                            'access_string="on ~* +@all", authentication_mode={"type": "password", '
+                            '"passwords": ["a-long-cache-password"]})', "secrets-disallow-plaintext", "app"),
     "provider key in a function": ('function("checkout", {"STRIPE_API_KEY": "sk_live_51Habcdefghijklmnop"})',
                                    "secrets-disallow-plaintext", "checkout"),
     "literal password in a function": ('function("jobs", {"DB_PASSWORD": "hunter2hunter2"})',
