@@ -9,17 +9,11 @@ from pulumi_policy import Severity
 
 from .common import MANDATORY, Report, Res, message, resource_policy, string_list
 
-
-def _is_kubernetes(resource: Res) -> bool:
-    type_ = resource.type
-    return (type_.startswith(("aws:eks/", "eks:", "kubernetes:", "pulumi:providers:kubernetes",
-                              "pulumi:providers:eks"))
-            or type_ in ("aws:eks/cluster:Cluster",))
+KUBERNETES_PREFIXES = ("aws:eks/", "eks:", "kubernetes:", "pulumi:providers:kubernetes",
+                       "pulumi:providers:eks")
 
 
 def _check_eks(resource: Res, config: Mapping[str, Any], report: Report) -> None:
-    if not _is_kubernetes(resource):
-        return
     if resource.name in config["allowedResources"] or resource.urn in config["allowedResources"]:
         return
     report(message(
@@ -34,7 +28,7 @@ eks_disallow = resource_policy(
     name="eks-disallow",
     description="EKS clusters, pulumi-eks components and Kubernetes resources are not allowed: "
                 "ECS Fargate is the container platform.",
-    level=MANDATORY, severity=Severity.HIGH, check=_check_eks,
+    level=MANDATORY, severity=Severity.HIGH, check=_check_eks, prefixes=KUBERNETES_PREFIXES,
     remediation="Replace the cluster and its workloads with ECS Fargate services; if an exception "
                 "is approved, add the resource's logical name to allowedResources.",
     config={"allowedResources": string_list(
