@@ -216,13 +216,18 @@ def test_adding_a_consumer_in_config_adds_exactly_one_complete_set(prod: Snapsho
     extra = "loyalty events=order.placed,cart.abandoned handler=shop.consumers.analytics.handler"
     # WHEN the stack runs with it
     grown = run_stack("prod", overrides={"ecommerce:consumers": [*defaults, extra]})
-    # THEN it differs from prod by exactly the resources of one consumer, all under `loyalty`
-    added = Counter(r.type for r in grown) - Counter(r.type for r in prod)
+    # THEN `loyalty` has exactly the resources every consumer has
+    loyalty = consumers(grown)["loyalty"]
     one_set = Counter(r.type for r in [consumers(prod)["analytics"],
                                        *prod.descendants(consumers(prod)["analytics"])])
-    assert added == one_set
-    assert not Counter(r.type for r in prod) - Counter(r.type for r in grown)
-    loyalty = consumers(grown)["loyalty"]
+    assert Counter(r.type for r in [loyalty, *grown.descendants(loyalty)]) == one_set
+    # AND nothing else changed in number, but what other tiers add for it (its alarms elsewhere)
+    known = {r.urn for r in prod}
+    new_elsewhere = [r for r in grown if r.urn not in known and r.urn != loyalty.urn
+                     and loyalty.urn not in [a.urn for a in grown.ancestors(r)]]
+    assert all("loyalty" in json.dumps(r.inputs) for r in new_elsewhere), new_elsewhere
+    assert known <= {r.urn for r in grown}
+    assert len(grown) == len(prod) + sum(one_set.values()) + len(new_elsewhere)
     for type_, name in ((RULE, "loyalty-rule"), (TARGET, "loyalty-target"), (QUEUE, "loyalty-queue"),
                         (QUEUE, "loyalty-dlq"), (FUNCTION, "loyalty"), (MAPPING, "loyalty-mapping")):
         part(grown, loyalty, type_, name)
