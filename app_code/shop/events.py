@@ -1,6 +1,7 @@
 """The event contract shared with the infrastructure (see /docs/checkout.md, "Events").
 
-Envelope: EventBridge's. `source` names the producing domain, `detail-type` the event, and
+Envelope: EventBridge's. `source` is the shop's (one source for every event: the infrastructure's
+rules and the bus policy match on it), `detail-type` names the event, and
 `detail.event_id` (the outbox row's id) is stable across redeliveries: consumers deduplicate on it.
 Amounts are integer minor units; times are RFC 3339 UTC.
 """
@@ -19,12 +20,8 @@ ORDER_FULFILLED = "order.fulfilled"
 CART_ABANDONED = "cart.abandoned"
 PRODUCT_UPDATED = "product.updated"
 
-SOURCES = {
-    ORDER_PLACED: "ecommerce.orders",
-    ORDER_FULFILLED: "ecommerce.orders",
-    CART_ABANDONED: "ecommerce.carts",
-    PRODUCT_UPDATED: "ecommerce.catalog",
-}
+SOURCE = "ecommerce.orders"
+SOURCES = {ORDER_PLACED: SOURCE, ORDER_FULFILLED: SOURCE, CART_ABANDONED: SOURCE, PRODUCT_UPDATED: SOURCE}
 
 # Stable ids: the same business fact always yields the same event id.
 _EVENT_NAMESPACE = uuid.UUID("6f1c1c1e-3b0e-4f0e-9a51-7d0f3c2b9e10")

@@ -229,8 +229,8 @@ def aws() -> Iterator[Aws]:
             queue = sqs.create_queue(QueueName=name,
                                      Attributes={"RedrivePolicy": json.dumps(redrive)})["QueueUrl"]
             arn = env.arn(queue)
-            events.put_rule(Name=f"{name}-rule", EventBusName=BUS,
-                            EventPattern=json.dumps({"detail-type": detail_types}))
+            pattern = {"source": ["ecommerce.orders"], "detail-type": detail_types}
+            events.put_rule(Name=f"{name}-rule", EventBusName=BUS, EventPattern=json.dumps(pattern))
             events.put_targets(Rule=f"{name}-rule", EventBusName=BUS, Targets=[{"Id": name, "Arn": arn}])
             env.queues[name], env.dlqs[name] = queue, dlq
         for table, key in ((TABLES["carts"], "cart_id"), (TABLES["sessions"], "session_id"),

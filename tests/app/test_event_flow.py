@@ -149,7 +149,7 @@ def test_relay_publishes_in_batches_of_at_most_ten(
         cursor.executemany(
             "INSERT INTO outbox (event_id, source, detail_type, detail) "
             "VALUES (gen_random_uuid(), %s, %s, %s)",
-            [("ecommerce.catalog", "product.updated",
+            [("ecommerce.orders", "product.updated",
               Jsonb({"event_id": "x", "sku": f"S{i}", "active": True})) for i in range(23)])
     sizes: list[int] = []
     runtime.events.meta.events.register("before-parameter-build.events.PutEvents",
@@ -222,7 +222,7 @@ def test_a_delisted_product_leaves_the_recommendations(
         alice: Shopper, db: Db, aws: Aws, handlers: dict[str, Any], drain: Callable[..., Any]) -> None:
     _place_order(alice, {"TEE-BLK-M": 1, "MUG-WHT": 1, "CAP-RED": 1})
     aws.client("events").put_events(Entries=[{
-        "Source": "ecommerce.catalog", "DetailType": "product.updated", "EventBusName": "shop-orders",
+        "Source": "ecommerce.orders", "DetailType": "product.updated", "EventBusName": "shop-orders",
         "Detail": json.dumps({"event_id": "9a1b2c3d-4e5f-4a6b-8c7d-222222222222", "sku": "CAP-RED",
                               "active": False})}])
 

@@ -44,7 +44,7 @@ def test_an_idle_cart_is_reminded_by_email_once(
 
     # THEN one cart.abandoned event went out, and the email and analytics consumers handled it
     [event] = db.rows("SELECT source, detail_type, detail FROM outbox")
-    assert (event["source"], event["detail_type"]) == ("ecommerce.carts", "cart.abandoned")
+    assert (event["source"], event["detail_type"]) == ("ecommerce.orders", "cart.abandoned")
     assert event["detail"]["cart_id"] == idle
     assert event["detail"]["items"] == [{"sku": "TEE-BLK-M", "quantity": 1}]
     drain("email", shop.consumers.email.handler)
