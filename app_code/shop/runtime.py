@@ -7,16 +7,18 @@ the connection and the AWS clients, and later invocations reuse them.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from shop.checkout import CheckoutService
 from shop.db import Database
-from shop.outbox import OutboxRelay
-from shop.payments import PaymentGateway, StripeGateway, stripe_api_key_from_secret
 from shop.settings import Settings
 from shop.userstate import CartStore, SessionStore
+
+if TYPE_CHECKING:  # imported where used, so a consumer's cold start never loads the payment client
+    from shop.checkout import CheckoutService
+    from shop.outbox import OutboxRelay
+    from shop.payments import PaymentGateway
 
 
 class AwsClients:
@@ -74,6 +76,8 @@ class Runtime:
 
     @cached_property
     def gateway(self) -> PaymentGateway:
+        from shop.payments import StripeGateway, stripe_api_key_from_secret
+
         api_key = stripe_api_key_from_secret(self.settings.require("stripe_secret_arn"),
                                              secretsmanager=self._client("secretsmanager"))
         return StripeGateway.create(api_key, api_base=self.settings.stripe_api_base,
@@ -81,10 +85,14 @@ class Runtime:
 
     @cached_property
     def relay(self) -> OutboxRelay:
+        from shop.outbox import OutboxRelay
+
         return OutboxRelay(self.db, self.events, self.settings.require("event_bus_name"))
 
     @cached_property
     def checkout(self) -> CheckoutService:
+        from shop.checkout import CheckoutService
+
         return CheckoutService(self.db, self.carts, self.gateway)
 
     def close(self) -> None:
