@@ -26,6 +26,18 @@ from components.lambda_code import (
     powertools_layer_arn,
 )
 from components.network import Network, NetworkArgs, SubnetRole
+from components.observability import (
+    EDGE_REGION,
+    CheckoutSlo,
+    ConsumerMetrics,
+    DataMetrics,
+    EdgeMetrics,
+    JobMetrics,
+    Observability,
+    ObservabilityArgs,
+    ServiceMetrics,
+    WebMetrics,
+)
 from components.providers import Tier, TierProviders
 from components.schedules import ScheduledJobs, ScheduledJobsArgs
 from components.search import SearchDomain, SearchDomainArgs
@@ -127,11 +139,12 @@ jobs = ScheduledJobs("jobs", ScheduledJobsArgs(
 
 # --- edge and web: CloudFront + WAF in front of an ALB only CloudFront can reach ---------------------
 if cfg.region == "us-east-1":
-    edge_logs_key = keys.logs_key_arn
-else:  # WAF logs live in us-east-1 and need a key there
-    edge_logs_key = EncryptionKeys("keys-us-east-1", EncryptionKeysArgs(
+    edge_keys = keys
+else:  # WAF logs (and the edge alarm's topic) live in us-east-1 and need keys there
+    edge_keys = EncryptionKeys("keys-us-east-1", EncryptionKeysArgs(
         account_id=account_id, region="us-east-1"),
-        opts=providers.opts(Tier.SECURITY, region="us-east-1")).logs_key_arn
+        opts=providers.opts(Tier.SECURITY, region="us-east-1"))
+edge_logs_key = edge_keys.logs_key_arn
 edge = Edge("edge", EdgeArgs(
     account_id=account_id, origin_domain_name=cfg.edge.origin_domain_name,
     uncached_paths=[s.path for s in cfg.web.services if s.path != "/*"],
@@ -180,6 +193,36 @@ cache.allow_roles(web.task_role_names)
 search.allow_roles([*web.task_role_arns.values(),
                     *(c.role_arn for name, c in consumers.items() if name == "recommendations")])
 
+# --- observability: the checkout SLO, tier alarms and the dashboard (after every tier) -------------
+# CloudFront's metrics are in us-east-1, and an alarm notifies only a topic of its own Region.
+edge_alarms = alarms if cfg.region == EDGE_REGION else AlarmTopic(
+    "alarms-us-east-1", AlarmTopicArgs(email=cfg.observability.alarm_email,
+                                       kms_key_arn=edge_keys.messaging_key_arn),
+    opts=providers.opts(Tier.OBSERVABILITY, region=EDGE_REGION))
+observability = Observability("observability", ObservabilityArgs(
+    region=cfg.region, alarm_topic_arn=alarms.topic_arn,
+    slo=CheckoutSlo(availability_target=cfg.observability.checkout_availability_target,
+                    latency_p99_ms=cfg.observability.checkout_latency_p99_ms),
+    edge=EdgeMetrics(distribution_id=edge.distribution_id, alarm_topic_arn=edge_alarms.topic_arn),
+    web=WebMetrics(
+        alb_arn_suffix=web.alb_arn_suffix, cluster_name=web.cluster_name,
+        services={name: ServiceMetrics(service_name=web.service_names[name],
+                                       target_group_arn_suffix=web.target_group_arn_suffixes[name],
+                                       max_tasks=web.max_tasks[name]) for name in web.service_names},
+        checkout_target_group_arn_suffix=web.route_target_group_arn_suffixes.get("checkout"),
+        payments_log_group_name=web.log_group_names.get("order-api")),
+    data=DataMetrics(
+        cluster_identifier=database.cluster_identifier,
+        writer_instance_identifier=database.writer_instance_identifier,
+        table_names={"carts": user_state.carts_table_name, "sessions": user_state.sessions_table_name,
+                     "idempotency": user_state.idempotency_table_name},
+        cache_node_ids=cache.node_ids, search_domain_name=search.domain_name, account_id=account_id),
+    consumers={name: ConsumerMetrics(queue_name=c.queue_name, dlq_name=c.dlq_name,
+                                     function_name=c.function_name) for name, c in consumers.items()},
+    jobs={name: JobMetrics(dlq_name=jobs.dlq_names[name], function_name=jobs.function_names[name])
+          for name in jobs.function_names}),
+    opts=providers.opts(Tier.OBSERVABILITY))
+
 pulumi.export("region", cfg.region)
 pulumi.export("vpcId", network.vpc_id)
 pulumi.export("availabilityZones", list(network.availability_zones))
@@ -216,6 +259,8 @@ pulumi.export("ecsClusterName", web.cluster_name)
 pulumi.export("ecsServiceNames", web.service_names)
 pulumi.export("ecrRepositoryUrls", web.repository_urls)
 pulumi.export("alarmTopicArn", alarms.topic_arn)
+pulumi.export("dashboardName", observability.dashboard_name)
+pulumi.export("checkoutSloAlarmArns", observability.slo_alarm_arns)
 pulumi.export("eventBusName", bus.bus_name)
 pulumi.export("eventBusArn", bus.bus_arn)
 pulumi.export("consumerQueueUrls", {name: c.queue_url for name, c in consumers.items()})

@@ -70,6 +70,8 @@ class ProductCache(pulumi.ComponentResource):
     port: pulumi.Output[int]
     security_group_id: pulumi.Output[str]
     replication_group_arn: pulumi.Output[str]
+    node_ids: list[pulumi.Output[str]]
+    """The `CacheClusterId` dimension of each node's metrics (`<group>-001` is created primary)."""
     user_group_id: pulumi.Output[str] | None
     app_user_name: pulumi.Output[str] | None
     """Connect as this user with an IAM auth token (user id = user name)."""
@@ -143,6 +145,8 @@ class ProductCache(pulumi.ComponentResource):
         self.port = group.port.apply(lambda p: p or PORT)
         self.security_group_id = security_group.id
         self.replication_group_arn = group.arn
+        self.node_ids = [pulumi.Output.concat(group.replication_group_id, f"-{i:03d}")
+                         for i in range(1, nodes + 1)]
         self.user_group_id = user_group.user_group_id if user_group else None
         self.app_user_name = app_user.user_name if app_user else None
         self.app_user_arn = app_user.arn if app_user else None

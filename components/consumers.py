@@ -96,8 +96,11 @@ def _validate(spec: ConsumerSpec) -> None:
 class QueueConsumer(pulumi.ComponentResource):
     queue_url: pulumi.Output[str]
     queue_arn: pulumi.Output[str]
+    queue_name: pulumi.Output[str]
+    """The `QueueName` dimension of the queue's metrics."""
     dlq_url: pulumi.Output[str]
     dlq_arn: pulumi.Output[str]
+    dlq_name: pulumi.Output[str]
     rule_arn: pulumi.Output[str]
     function_name: pulumi.Output[str]
     function_arn: pulumi.Output[str]
@@ -208,8 +211,10 @@ class QueueConsumer(pulumi.ComponentResource):
 
         self.queue_url = queue.url
         self.queue_arn = queue.arn
+        self.queue_name = queue.name
         self.dlq_url = dlq.url
         self.dlq_arn = dlq.arn
+        self.dlq_name = dlq.name
         self.rule_arn = rule.arn
         self.function_name = built.function.name
         self.function_arn = built.function.arn

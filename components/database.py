@@ -91,6 +91,10 @@ class RelationalDatabase(pulumi.ComponentResource):
     """For Lambda functions: TLS and an IAM token (rds-db:connect on `proxy_arn`'s resource id)."""
     port: pulumi.Output[int]
     cluster_arn: pulumi.Output[str]
+    cluster_identifier: pulumi.Output[str]
+    """The `DBClusterIdentifier` dimension of the cluster's metrics."""
+    writer_instance_identifier: pulumi.Output[str]
+    """The instance created as the writer (`DBInstanceIdentifier`); a failover moves the role."""
     cluster_resource_id: pulumi.Output[str]
     """For `rds-db:connect` grants: arn:aws:rds-db:<region>:<account>:dbuser:<id>/<db user>."""
     master_secret_arn: pulumi.Output[str]
@@ -247,6 +251,8 @@ class RelationalDatabase(pulumi.ComponentResource):
         self.proxy_endpoint = proxy.endpoint
         self.port = cluster.port
         self.cluster_arn = cluster.arn
+        self.cluster_identifier = cluster.cluster_identifier
+        self.writer_instance_identifier = instances[0].identifier
         self.cluster_resource_id = cluster.cluster_resource_id
         self.master_secret_arn = master_secret_arn
         self.security_group_id = cluster_sg.id

@@ -94,6 +94,9 @@ class ScheduledJobs(pulumi.ComponentResource):
     function_arns: dict[str, pulumi.Output[str]]
     role_arns: dict[str, pulumi.Output[str]]
     dlq_urls: dict[str, pulumi.Output[str]]
+    dlq_names: dict[str, pulumi.Output[str]]
+    """Per job: the `QueueName` dimension of its DLQ's metrics."""
+    function_names: dict[str, pulumi.Output[str]]
     publisher_role_arns: dict[str, pulumi.Output[str]]
     """The roles of the jobs that put events on the bus, by job (for the bus policy)."""
 
@@ -119,6 +122,7 @@ class ScheduledJobs(pulumi.ComponentResource):
         group = aws.scheduler.ScheduleGroup(name, opts=child)
 
         self.function_arns, self.role_arns, self.dlq_urls = {}, {}, {}
+        self.dlq_names, self.function_names = {}, {}
         self.publisher_role_arns = {}
         for job in args.jobs:
             tags = workload_tags(job.name)
@@ -193,6 +197,8 @@ class ScheduledJobs(pulumi.ComponentResource):
             self.function_arns[job.name] = built.function.arn
             self.role_arns[job.name] = built.role.arn
             self.dlq_urls[job.name] = dlq.url
+            self.dlq_names[job.name] = dlq.name
+            self.function_names[job.name] = built.function.name
             if job.publishes:
                 self.publisher_role_arns[job.name] = built.role.arn
         self.register_outputs({"function_arns": self.function_arns, "role_arns": self.role_arns,

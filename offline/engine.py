@@ -126,7 +126,8 @@ class OfflineMocks(pulumi.runtime.Mocks):
         return self._computed(args.typ, args.name, inputs, region)
 
     def _provider_region(self, provider_ref: str | None) -> str | None:
-        return self.provider_regions.get(provider_ref.split("::", maxsplit=1)[0]) if provider_ref else None
+        # "<provider urn>::<provider id>", and a URN has "::" of its own
+        return self.provider_regions.get(provider_ref.rsplit("::", 1)[0]) if provider_ref else None
 
     def _computed(self, typ: str, name: str, inputs: dict, region: str) -> tuple[str, dict]:
         module, _, kind = typ.partition(":")[2].partition(":")
@@ -185,6 +186,12 @@ class OfflineMocks(pulumi.runtime.Mocks):
                 out["arn"] = f"arn:aws:elasticloadbalancing:{region}:{acct}:{resource.lower()}/" \
                              f"app/{suffix}/{_digest(name, 'x', length=16)}"
             resource_id = out["arn"]
+        elif service == "rds" and kind == "ClusterInstance":
+            instance = str(inputs.get("identifier") or f"{name}-{_digest(typ, name, length=7)}")
+            resource_id = instance
+            out.update(arn=f"arn:aws:rds:{region}:{acct}:db:{instance}", identifier=instance,
+                       endpoint=f"{instance}.c{_digest(name, length=11)}.{region}.rds.amazonaws.com",
+                       port=5432)
         elif service == "rds":
             host = f"{physical}.cluster-c{_digest(name, length=11)}.{region}.rds.amazonaws.com"
             out.update(arn=f"arn:aws:rds:{region}:{acct}:{resource.lower()}:{physical}",
@@ -253,6 +260,8 @@ class OfflineMocks(pulumi.runtime.Mocks):
             config_set = str(inputs.get("configurationSetName") or physical)
             out["arn"] = f"arn:aws:ses:{region}:{acct}:configuration-set/{config_set}"
             resource_id = config_set
+        elif service == "cloudwatch" and kind in ("MetricAlarm", "CompositeAlarm"):
+            out["arn"] = f"arn:aws:cloudwatch:{region}:{acct}:alarm:{physical}"
         elif service == "scheduler":
             path = (f"schedule-group/{physical}" if kind == "ScheduleGroup"
                     else f"schedule/{inputs.get('groupName') or 'default'}/{physical}")
