@@ -70,11 +70,12 @@ class CartStore:
         names = {"#items": "items", "#sku": sku, "#status": "status"}
         values: dict[str, Any] = {":customer": customer_id, ":open": "open", ":now": now,
                                   ":expires": now + self._ttl}
+        # A change makes the cart fresh again: a later idle spell earns a new reminder.
         if quantity:
-            update = "SET #items.#sku = :q, updated_at = :now, expires_at = :expires"
+            update = "SET #items.#sku = :q, updated_at = :now, expires_at = :expires REMOVE reminded_at"
             values[":q"] = quantity
         else:
-            update = "REMOVE #items.#sku SET updated_at = :now, expires_at = :expires"
+            update = "REMOVE #items.#sku, reminded_at SET updated_at = :now, expires_at = :expires"
         try:
             result = self._table.update_item(
                 Key={"cart_id": cart_id}, UpdateExpression=update, ExpressionAttributeNames=names,

@@ -105,3 +105,21 @@ def test_the_schema_refuses_what_the_code_must_never_write(db: Db) -> None:
                       VALUES ('a-key-000', 'h', '0b6e8c0e-2f7e-4f6c-9a0b-3c1f2d4e5a61', 'c',
                               gen_random_uuid(), 'USD', 100, '[]', '{}', 'completed')""")
         # (settled without a response)
+
+
+def test_a_cart_changed_after_its_reminder_is_reminded_again_when_idle_again(
+        alice: Shopper, db: Db, runtime: Any, jobs: dict[str, Any], lambda_context: Any) -> None:
+    cart = alice.cart({"TEE-BLK-M": 1})
+    table = runtime.carts._table
+    table.update_item(Key={"cart_id": cart}, UpdateExpression="SET updated_at = :old",
+                      ExpressionAttributeValues={":old": 1})
+    assert jobs["abandoned_carts"].handler({}, lambda_context) == {"queued": 1}
+
+    # WHEN the customer comes back, changes the cart, and leaves it idle again
+    alice.client.put(f"/api/carts/{cart}/items/MUG-WHT", json={"quantity": 1}, headers=alice.headers)
+    table.update_item(Key={"cart_id": cart}, UpdateExpression="SET updated_at = :old",
+                      ExpressionAttributeValues={":old": 2})
+
+    # THEN a second, distinct cart.abandoned is queued
+    assert jobs["abandoned_carts"].handler({}, lambda_context) == {"queued": 1}
+    assert db.count("outbox") == 2
