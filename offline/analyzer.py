@@ -24,7 +24,9 @@ Public API (small on purpose; `make preview` and the tests use it):
     report.violations   # tuple[Violation]: policy, level, message, urn, pack, version, ...
     report.mandatory    # the violations that fail `pulumi preview` / `pulumi up`
     report.cannot_run   # the SDK's advisory "can't run policy ... during preview" diagnostics
+    report.lines()      # one "[level] policy (resource): message" line per violation, blocking first
     pack.policies       # tuple[PolicyInfo]: name, level, description, config schema, ...
+    pack.applied_config # what Configure sent: policy -> (level, properties incl. schema defaults)
 
 `policy_config` has the format of `pulumi preview --policy-pack-config <file>`: a policy name (or
 "all") mapped to an enforcement level or to an object of properties with an optional
@@ -231,6 +233,7 @@ class PolicyPackProcess:
         self.version = ""
         self.policies: tuple[PolicyInfo, ...] = ()
         self.applied_config: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._initial_config: dict[str, tuple[str, dict[str, Any]]] = {}
 
     @classmethod
     def for_snapshot(cls, snapshot: Snapshot, pack_dir: Path | str = POLICY_PACK_DIR, *,
