@@ -281,7 +281,8 @@ class Observability(pulumi.ComponentResource):
 
         self._alarm(
             "checkout-latency-p99", namespace="AWS/ApplicationELB", metric_name="TargetResponseTime",
-            dimensions=checkout, extended_statistic="p99", period=300, evaluation_periods=3,
+            dimensions=checkout, extended_statistic="p99", evaluate_low_sample_count_percentiles="ignore",
+            period=300, evaluation_periods=3,
             datapoints_to_alarm=2, threshold=args.slo.latency_p99_ms / 1000,
             comparison_operator="GreaterThanThreshold",
             description=f"Checkout p99 latency above {args.slo.latency_p99_ms} ms in 2 of the last "
