@@ -1,14 +1,20 @@
 """Detection and redaction of raw card numbers (PANs). The platform only ever handles tokens.
 
-A PAN is 13 to 19 digits, optionally grouped by single spaces or dashes, that passes the Luhn check.
+A PAN is 13 to 19 digits that pass the Luhn check, written contiguously or in the groupings cards
+use (4-4-4-4 and its 13 to 19 digit variants, 4-6-5, 4-6-4) with spaces or dashes. Other groupings
+of digits (a UUID's 8-4-4-4-12, dates, phone numbers) are not card numbers, so ids never trip it.
 """
 
 from __future__ import annotations
 
 import re
 
-# Digit runs, allowing one space or dash between digits; bounded by non-digits.
-_CANDIDATE = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12,}(?![0-9])")
+_GROUPED = (r"[0-9]{4}(?:[ -][0-9]{4}){2}[ -][0-9]{1,4}(?:[ -][0-9]{1,3})?"  # 4-4-4-4 (13 to 19 digits)
+            r"|[0-9]{4}[ -][0-9]{6}[ -][0-9]{4,5}")                         # 4-6-5, 4-6-4
+# Grouped numbers must not continue a dashed token (a UUID's segments) or a digit run on either side.
+_CANDIDATE = re.compile(
+    r"(?<![0-9])(?:[0-9]{13,19}(?![0-9])"
+    rf"|(?<![0-9] )(?<![0-9A-Za-z]-)(?:{_GROUPED})(?![0-9A-Za-z])(?! [0-9])(?!-[0-9A-Za-z]))")
 REDACTED = "[REDACTED-PAN]"
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import random
+import uuid
 
 import pytest
 
@@ -40,3 +42,19 @@ def test_the_log_filter_redacts_messages_and_arguments() -> None:
 
     assert "4111111111111111" not in record.getMessage()
     assert record.args is not None and len(record.args) == 5  # the access formatter unpacks five values
+
+
+def test_ids_are_never_mistaken_for_card_numbers() -> None:
+    # GIVEN many UUIDs (cart ids, idempotency keys), including all-digit ones, from a fixed seed
+    rng = random.Random(20261125)
+    ids = [str(uuid.UUID(int=rng.getrandbits(128))) for _ in range(5000)]
+    all_digits = [i.translate(str.maketrans("abcdef", "123456")) for i in ids]
+
+    # THEN none of them looks like a card number
+    assert [i for i in ids + all_digits if contains_pan(i)] == []
+
+
+@pytest.mark.parametrize("text", ["my card is 4242 4242 4242 4242, thanks", "pan=4242-4242-4242-4242&x=1",
+                                  "amex 3782 822463 10005", "diners 3056 930902 5904"])
+def test_card_numbers_in_the_groupings_cards_use_are_found(text: str) -> None:
+    assert contains_pan(text)
