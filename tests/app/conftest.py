@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -372,7 +373,7 @@ class Shopper:
     def body(self, cart_id: str, *, key: str | None = None,
              payment_method: str = "pm_card_visa") -> dict[str, Any]:
         return {"cart_id": cart_id, "payment_method": payment_method,
-                "idempotency_key": key or f"key-{secrets.token_hex(8)}", "shipping": self.shipping}
+                "idempotency_key": key or f"key-{uuid.uuid4()}", "shipping": self.shipping}
 
     def checkout(self, cart_id: str, *, key: str | None = None, payment_method: str = "pm_card_visa") -> Any:
         body = self.body(cart_id, key=key, payment_method=payment_method)
