@@ -70,13 +70,15 @@ def analyze(pack_pool: PackPool) -> Analyze:
 def program(tmp_path_factory: pytest.TempPathFactory) -> Program:
     """Run a small program (its body; `aws`, `pulumi` and `json` are imported) as stack `test`."""
     cache: dict[str, Snapshot] = {}
+    # one folder for every program: the engine puts a program's folder on sys.path, and hundreds of
+    # folders there would slow every later import down
+    folder = tmp_path_factory.mktemp("program")
+    (folder / "Pulumi.yaml").write_text("name: ecommerce\nruntime: python\n")
+    (folder / "Pulumi.test.yaml").write_text("config:\n  aws:region: us-east-1\n")
 
     def run(source: str, *, preview: bool, config: Mapping[str, Any] | None = None) -> Snapshot:
         key = json.dumps([source, preview, dict(config or {})], sort_keys=True)
         if key not in cache:
-            folder = tmp_path_factory.mktemp("program")
-            (folder / "Pulumi.yaml").write_text("name: ecommerce\nruntime: python\n")
-            (folder / "Pulumi.test.yaml").write_text("config:\n  aws:region: us-east-1\n")
             (folder / "__main__.py").write_text(PROGRAM_HEADER + textwrap.dedent(source))
             cache[key] = run_program("test", preview=preview, overrides=config,
                                      program=folder / "__main__.py", project_dir=folder)
