@@ -521,7 +521,8 @@ def _run(stack: str, preview: bool, overrides: Mapping[str, Any] | None, program
     pulumi_settings.SETTINGS.outputs.clear()
 
     program_dir = str(program.parent)
-    if program_dir not in sys.path:
+    added_to_path = program_dir not in sys.path  # as the CLI does; undone after, so runs don't pile up
+    if added_to_path:
         sys.path.insert(0, program_dir)
     try:
         def run() -> None:
@@ -532,6 +533,9 @@ def _run(stack: str, preview: bool, overrides: Mapping[str, Any] | None, program
         raise ProgramError(str(error)) from error
     except Exception as error:  # the program's own bug: keep the one line that says what
         raise ProgramError(f"the program failed: {type(error).__name__}: {error}") from error
+    finally:
+        if added_to_path and program_dir in sys.path:
+            sys.path.remove(program_dir)
 
     root = pulumi_settings.get_root_resource()
     outputs = _resolve_outputs(getattr(root, "outputs", {}) or {})
