@@ -1,0 +1,231 @@
+"""One Region of the shop: its keys, network, data stores, event flow and web tier.
+
+`build_region` composes the tiers for one Region from the stack's typed config. The edge
+(CloudFront and WAF) is global and built once by `components.stack`; it hands every Region's ALB
+the secret origin header (`OriginAccess`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.alerting import AlarmTopic, AlarmTopicArgs
+from components.cache import ProductCache, ProductCacheArgs
+from components.config import ConfigError, StackConfig
+from components.consumers import QueueConsumer, QueueConsumerArgs
+from components.data_clients import DataClients, DataClientsArgs
+from components.data_common import Protection
+from components.database import RelationalDatabase, RelationalDatabaseArgs
+from components.defaults import ApmSettings
+from components.email import Email, EmailArgs
+from components.events import EventBus, EventBusArgs, Publisher
+from components.keys import EncryptionKeys, EncryptionKeysArgs
+from components.lambda_code import (
+    Access,
+    CodeBundle,
+    DatabaseAccess,
+    FunctionBase,
+    FunctionBaseArgs,
+    FunctionSettings,
+    TableRef,
+    powertools_layer_arn,
+)
+from components.network import Network, NetworkArgs, SubnetRole
+from components.providers import Tier, TierProviders
+from components.schedules import ScheduledJobs, ScheduledJobsArgs
+from components.search import SearchDomain, SearchDomainArgs
+from components.user_state import UserStateTables, UserStateTablesArgs
+from components.web import DedicatedRoute, WebServices, WebServicesArgs
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegionContext:
+    """Where a regional stack is built, and what every tier of it shares."""
+
+    cfg: StackConfig
+    region: str
+    providers: TierProviders
+    account_id: str
+
+    def provider(self, tier: Tier) -> aws.Provider:
+        return self.providers.get(tier, self.region)
+
+    def opts(self, tier: Tier) -> pulumi.ResourceOptions:
+        """Options for a component of `tier` in this Region: its children inherit the provider."""
+        return self.providers.opts(tier, self.region)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OriginAccess:
+    """The secret header CloudFront adds: every Region's ALB requires it."""
+
+    header_name: str
+    header_value: pulumi.Input[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegionalStack:
+    """What one Region is made of (the components, for wiring and exports)."""
+
+    region: str
+    keys: EncryptionKeys
+    alarms: AlarmTopic
+    network: Network
+    data_clients: DataClients
+    database: RelationalDatabase
+    user_state: UserStateTables
+    cache: ProductCache
+    search: SearchDomain
+    bus: EventBus
+    email: Email
+    consumers: dict[str, QueueConsumer]
+    jobs: ScheduledJobs
+    web: WebServices
+
+
+def regional_keys(ctx: RegionContext) -> EncryptionKeys:
+    """The Region's logs and messaging keys (built before the edge, which may reuse them)."""
+    return EncryptionKeys("keys", EncryptionKeysArgs(account_id=ctx.account_id, region=ctx.region),
+                          opts=ctx.opts(Tier.SECURITY))
+
+
+def _zones(ctx: RegionContext) -> tuple[str, ...]:
+    cfg = ctx.cfg
+    names = aws.get_availability_zones(
+        state="available", opts=pulumi.InvokeOptions(provider=ctx.provider(Tier.NETWORK))).names
+    if len(names) < cfg.network.az_count:
+        raise ConfigError(f"Pulumi.{cfg.stack}.yaml: ecommerce:azCount = {cfg.network.az_count} is "
+                          f"not allowed: {ctx.region} has {len(names)} available AZs")
+    return tuple(names[: cfg.network.az_count])
+
+
+def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess) -> RegionalStack:
+    """Every tier of one Region, wired together; the cross-tier grants last."""
+    cfg = ctx.cfg
+    # Every alarm of every tier notifies this topic (the observability tier reuses it).
+    alarms = AlarmTopic("alarms", AlarmTopicArgs(email=cfg.observability.alarm_email,
+                                                 kms_key_arn=keys.messaging_key_arn),
+                        opts=ctx.opts(Tier.OBSERVABILITY))
+    network = Network("network", NetworkArgs(
+        cidr=cfg.network.cidr, availability_zones=_zones(ctx),
+        nat_gateways=cfg.network.nat_gateways, flow_log_retention_days=cfg.log_retention_days,
+        logs_kms_key_arn=keys.logs_key_arn), opts=ctx.opts(Tier.NETWORK))
+    apm = ApmSettings.from_config(cfg.observability.apm_otlp_endpoint,
+                                  cfg.observability.apm_api_key_secret_arn)
+
+    # --- data: one store per access pattern -----------------------------------------------------
+    # The app (ECS) and Lambda tiers attach these groups; the stores admit only them.
+    data_opts = ctx.opts(Tier.DATA)
+    data_clients = DataClients("data-clients", DataClientsArgs(vpc_id=network.vpc_id), opts=data_opts)
+    clients = [data_clients.app_security_group_id, data_clients.lambda_security_group_id]
+    protection = Protection.RETAIN if cfg.is_prod else Protection.DISPOSABLE
+    isolated_subnets = network.subnet_ids[SubnetRole.ISOLATED]
+    database = RelationalDatabase("database", RelationalDatabaseArgs(
+        vpc_id=network.vpc_id, subnet_ids=isolated_subnets,
+        availability_zones=network.availability_zones, client_security_group_ids=clients,
+        engine_version=cfg.data.aurora_engine_version, instance_class=cfg.data.aurora_instance_class,
+        reader_count=cfg.data.aurora_reader_count, max_readers=cfg.data.aurora_max_readers,
+        backup_retention_days=cfg.data.backup_retention_days,
+        log_retention_days=cfg.log_retention_days, logs_kms_key_arn=keys.logs_key_arn,
+        protection=protection), opts=data_opts)
+    user_state = UserStateTables("user-state", UserStateTablesArgs(protection=protection),
+                                 opts=data_opts)
+    cache = ProductCache("cache", ProductCacheArgs(
+        vpc_id=network.vpc_id, subnet_ids=isolated_subnets,
+        availability_zones=network.availability_zones,
+        client_security_group_ids=[data_clients.app_security_group_id],
+        node_type=cfg.data.cache_node_type, node_count=cfg.data.cache_node_count,
+        log_retention_days=cfg.log_retention_days, logs_kms_key_arn=keys.logs_key_arn,
+        protection=protection), opts=data_opts)
+    search = SearchDomain("search", SearchDomainArgs(
+        account_id=ctx.account_id, vpc_id=network.vpc_id,
+        subnet_ids=network.subnet_ids[SubnetRole.PRIVATE],
+        availability_zones=network.availability_zones, client_security_group_ids=clients,
+        instance_type=cfg.data.search_instance_type, data_nodes=cfg.data.search_data_nodes,
+        zone_count=cfg.data.search_zone_count, dedicated_masters=cfg.data.search_dedicated_masters,
+        volume_gb=cfg.data.search_volume_gb, log_retention_days=cfg.log_retention_days,
+        logs_kms_key_arn=keys.logs_key_arn), opts=data_opts)
+
+    # --- events: the bus, one queue + DLQ + function per consumer, SES, scheduled jobs ----------
+    events_opts = ctx.opts(Tier.EVENTS)
+    function_base = FunctionBase("functions", FunctionBaseArgs(
+        vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr), opts=events_opts)
+    functions = FunctionSettings(
+        code=CodeBundle.from_directory(), region=ctx.region, account_id=ctx.account_id,
+        layers=[powertools_layer_arn(pulumi.InvokeOutputOptions(provider=ctx.provider(Tier.EVENTS))),
+                function_base.dependencies_layer_arn],
+        logs_kms_key_arn=keys.logs_key_arn, log_retention_days=cfg.log_retention_days,
+        private_subnet_ids=network.subnet_ids[SubnetRole.PRIVATE],
+        security_group_ids=[function_base.security_group_id, data_clients.lambda_security_group_id],
+        apm=apm)
+    bus = EventBus("events", EventBusArgs(account_id=ctx.account_id,
+                                          archive_retention_days=cfg.events.archive_retention_days),
+                   opts=events_opts)
+    email = Email("email", EmailArgs(domain=cfg.events.email_domain, region=ctx.region,
+                                     account_id=ctx.account_id,
+                                     messaging_kms_key_arn=keys.messaging_key_arn,
+                                     alarm_topic_arn=alarms.topic_arn), opts=events_opts)
+    database_access = DatabaseAccess(proxy_endpoint=database.proxy_endpoint,
+                                     proxy_arn=database.proxy_arn, port=database.port,
+                                     database_name=database.database_name)
+    consumer_access = {"email": email.sender_access()}  # beyond its queue, idempotency, database
+    consumers = {spec.name: QueueConsumer(spec.name, QueueConsumerArgs(
+        spec=spec, bus_name=bus.bus_name, functions=functions,
+        messaging_kms_key_arn=keys.messaging_key_arn, alarm_topic_arn=alarms.topic_arn,
+        idempotency_table=TableRef(user_state.idempotency_table_name,
+                                   user_state.idempotency_table_arn),
+        database=database_access, access=consumer_access.get(spec.name, Access())),
+        opts=events_opts) for spec in cfg.events.consumers}
+    jobs = ScheduledJobs("jobs", ScheduledJobsArgs(
+        account_id=ctx.account_id, bus_name=bus.bus_name, bus_arn=bus.bus_arn,
+        functions=functions, messaging_kms_key_arn=keys.messaging_key_arn,
+        alarm_topic_arn=alarms.topic_arn,
+        carts_table=TableRef(user_state.carts_table_name, user_state.carts_table_arn),
+        database=database_access), opts=events_opts)
+
+    # --- web: the ALB only CloudFront can reach, and the ECS services behind it ------------------
+    service_env: dict[str, pulumi.Input[str]] = {
+        "PGHOST": database.cluster_endpoint, "PGPORT": database.port.apply(str),
+        "PGDATABASE": database.database_name, "CARTS_TABLE": user_state.carts_table_name,
+        "SESSIONS_TABLE": user_state.sessions_table_name,
+        "IDEMPOTENCY_TABLE": user_state.idempotency_table_name,
+        "CACHE_HOST": cache.primary_endpoint, "CACHE_PORT": cache.port.apply(str),
+        "SEARCH_ENDPOINT": search.endpoint, "EVENT_BUS_NAME": bus.bus_name}
+    web_service_names = {s.name for s in cfg.web.services}
+    web = WebServices("web", WebServicesArgs(
+        services=cfg.web.services, image_tag=cfg.web.image_tag, spike_factor=cfg.spike_factor,
+        scheduled_scale_outs=cfg.web.scheduled_scale_outs, region=ctx.region,
+        vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr,
+        public_subnet_ids=network.subnet_ids[SubnetRole.PUBLIC],
+        private_subnet_ids=network.subnet_ids[SubnetRole.PRIVATE],
+        certificate_arn=cfg.edge.origin_certificate_arn,
+        origin_header_name=origin.header_name, origin_header_value=origin.header_value,
+        log_retention_days=cfg.log_retention_days, logs_kms_key_arn=keys.logs_key_arn,
+        deletion_protection=cfg.is_prod, apm=apm,
+        client_security_group_ids=[data_clients.app_security_group_id],
+        environment=dict.fromkeys(web_service_names, service_env),
+        # Checkout gets its own target group: its ALB metrics are the checkout SLO's.
+        dedicated_routes={"checkout": DedicatedRoute(
+            service="order-api", paths=("/api/checkout", "/api/checkout/*"))}
+        if "order-api" in web_service_names else {}),
+        opts=ctx.opts(Tier.WEB))
+
+    # --- cross-tier grants ------------------------------------------------------------------------
+    # Only the order service (publishing right after its commit) and the outbox relay put events.
+    bus.allow_publishers([
+        *([Publisher(name="order-api", role_arn=web.task_role_arns["order-api"],
+                     role_name=web.task_role_names["order-api"], detail_types=("order.placed",))]
+          if "order-api" in web.task_role_arns else []),
+        *(Publisher(name=name, role_arn=arn) for name, arn in jobs.publisher_role_arns.items())])
+    # The app tier reads the cache; it and the recommendations consumer (which indexes) use search.
+    cache.allow_roles(web.task_role_names)
+    search.allow_roles([*web.task_role_arns.values(),
+                        *(c.role_arn for name, c in consumers.items() if name == "recommendations")])
+
+    return RegionalStack(region=ctx.region, keys=keys, alarms=alarms, network=network,
+                         data_clients=data_clients, database=database, user_state=user_state,
+                         cache=cache, search=search, bus=bus, email=email, consumers=consumers,
+                         jobs=jobs, web=web)

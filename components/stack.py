@@ -1,0 +1,117 @@
+"""The whole shop from the stack's typed config: the primary Region's stack, the global edge in
+front of it, and the monitoring of both.
+
+`__main__.py` only loads the config, calls `build_shop` and exports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.alerting import AlarmTopic, AlarmTopicArgs
+from components.config import StackConfig
+from components.edge import Edge, EdgeArgs
+from components.keys import EncryptionKeys, EncryptionKeysArgs
+from components.observability import (
+    EDGE_REGION,
+    CheckoutSlo,
+    ConsumerMetrics,
+    DataMetrics,
+    EdgeMetrics,
+    JobMetrics,
+    Observability,
+    ObservabilityArgs,
+    ServiceMetrics,
+    WebMetrics,
+)
+from components.providers import Tier, TierProviders
+from components.regional import (
+    OriginAccess,
+    RegionalStack,
+    RegionContext,
+    build_region,
+    regional_keys,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Shop:
+    primary: RegionalStack
+    edge: Edge
+    observability: Observability
+
+
+def build_shop(cfg: StackConfig) -> Shop:
+    providers = TierProviders(environment=cfg.environment.value, region=cfg.region)
+    account_id = aws.get_caller_identity(
+        opts=pulumi.InvokeOptions(provider=providers.get(Tier.SECURITY))).account_id
+    primary_ctx = RegionContext(cfg=cfg, region=cfg.region, providers=providers,
+                                account_id=account_id)
+    keys = regional_keys(primary_ctx)
+
+    # --- the edge: CloudFront + WAF in front of every Region's ALB ---------------------------------
+    if cfg.region == EDGE_REGION:
+        edge_keys = keys
+    else:  # WAF logs (and the edge alarm's topic) live in us-east-1 and need keys there
+        edge_keys = EncryptionKeys("keys-us-east-1", EncryptionKeysArgs(
+            account_id=account_id, region=EDGE_REGION),
+            opts=providers.opts(Tier.SECURITY, region=EDGE_REGION))
+    edge = Edge("edge", EdgeArgs(
+        account_id=account_id, origin_domain_name=cfg.edge.origin_domain_name,
+        uncached_paths=[s.path for s in cfg.web.services if s.path != "/*"],
+        waf_rate_limit=cfg.edge.waf_rate_limit, log_retention_days=cfg.log_retention_days,
+        waf_logs_kms_key_arn=edge_keys.logs_key_arn,
+        us_east_1=providers.get(Tier.EDGE, region=EDGE_REGION),
+        domain_name=cfg.edge.domain_name, certificate_arn=cfg.edge.certificate_arn),
+        opts=providers.opts(Tier.EDGE))
+    origin = OriginAccess(header_name=edge.origin_verify_header_name,
+                          header_value=edge.origin_verify_header_value)
+
+    primary = build_region(primary_ctx, keys, origin)
+
+    # --- observability: the checkout SLO, tier alarms and the dashboard (after every tier) ---------
+    # CloudFront's metrics are in us-east-1, and an alarm notifies only a topic of its own Region.
+    edge_alarms = primary.alarms if cfg.region == EDGE_REGION else AlarmTopic(
+        "alarms-us-east-1", AlarmTopicArgs(email=cfg.observability.alarm_email,
+                                           kms_key_arn=edge_keys.messaging_key_arn),
+        opts=providers.opts(Tier.OBSERVABILITY, region=EDGE_REGION))
+    observability = _observability(primary_ctx, primary, edge, edge_alarms)
+    return Shop(primary=primary, edge=edge, observability=observability)
+
+
+def _observability(ctx: RegionContext, region: RegionalStack, edge: Edge,
+                   edge_alarms: AlarmTopic) -> Observability:
+    """The checkout SLO, the tier alarms and the dashboard of `region` (the primary)."""
+    cfg = ctx.cfg
+    web, database, user_state = region.web, region.database, region.user_state
+    jobs = region.jobs
+    return Observability("observability", ObservabilityArgs(
+        region=cfg.region, alarm_topic_arn=region.alarms.topic_arn,
+        slo=CheckoutSlo(availability_target=cfg.observability.checkout_availability_target,
+                        latency_p99_ms=cfg.observability.checkout_latency_p99_ms),
+        edge=EdgeMetrics(distribution_id=edge.distribution_id, alarm_topic_arn=edge_alarms.topic_arn),
+        web=WebMetrics(
+            alb_arn_suffix=web.alb_arn_suffix, cluster_name=web.cluster_name,
+            services={name: ServiceMetrics(service_name=web.service_names[name],
+                                           target_group_arn_suffix=web.target_group_arn_suffixes[name],
+                                           max_tasks=web.max_tasks[name])
+                      for name in web.service_names},
+            checkout_target_group_arn_suffix=web.route_target_group_arn_suffixes.get("checkout"),
+            payments_log_group_name=web.log_group_names.get("order-api")),
+        data=DataMetrics(
+            cluster_identifier=database.cluster_identifier,
+            writer_instance_identifier=database.writer_instance_identifier,
+            table_names={"carts": user_state.carts_table_name,
+                         "sessions": user_state.sessions_table_name,
+                         "idempotency": user_state.idempotency_table_name},
+            cache_node_ids=region.cache.node_ids, search_domain_name=region.search.domain_name,
+            account_id=ctx.account_id),
+        consumers={name: ConsumerMetrics(queue_name=c.queue_name, dlq_name=c.dlq_name,
+                                         function_name=c.function_name)
+                   for name, c in region.consumers.items()},
+        jobs={name: JobMetrics(dlq_name=jobs.dlq_names[name], function_name=jobs.function_names[name])
+              for name in jobs.function_names}),
+        opts=ctx.opts(Tier.OBSERVABILITY))
