@@ -132,9 +132,8 @@ ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 
 def _check_dlq_alarms(graph: StackGraph, config: Mapping[str, Any], report: Report) -> None:
-    alarms = graph.of_type(ALARM)
     for dlq in dead_letter_queues(graph).values():
-        if any(graph.refers(a, "dimensions", dlq) or graph.refers(a, "metricQueries", dlq) for a in alarms):
+        if graph.referrers(dlq, [ALARM], "dimensions", "metricQueries"):
             continue
         report(message(dlq, "nobody is told when messages land in this dead-letter queue",
                        "add a CloudWatch alarm on ApproximateNumberOfMessagesVisible > 0 with "

@@ -44,13 +44,10 @@ TAGS = ["case-study", "resilience"]
 def dead_letter_queues(graph: StackGraph) -> dict[str, Res]:
     """Queues that something in the stack uses as its dead-letter queue or failure destination."""
     found: dict[str, Res] = {}
-    referrers = graph.of_type(*DLQ_REFERRERS)
     for queue in graph.of_type(QUEUE):
-        for referrer in referrers:
-            if referrer.urn != queue.urn and any(graph.refers(referrer, key, queue)
-                                                  for key in DLQ_REFERRERS[referrer.type]):
-                found[queue.urn] = queue
-                break
+        if any(referrer.urn != queue.urn for type_, keys in DLQ_REFERRERS.items()
+               for referrer in graph.referrers(queue, [type_], *keys)):
+            found[queue.urn] = queue
     return found
 
 
