@@ -29,11 +29,11 @@ pulumi.export("databaseSecurityGroupId", primary.database.security_group_id)
 pulumi.export("cartsTableName", primary.user_state.carts_table_name)
 pulumi.export("sessionsTableName", primary.user_state.sessions_table_name)
 pulumi.export("idempotencyTableName", primary.user_state.idempotency_table_name)
-pulumi.export("cacheEndpoint", primary.cache.primary_endpoint)
-pulumi.export("cacheReaderEndpoint", primary.cache.reader_endpoint)
-pulumi.export("cachePort", primary.cache.port)
-pulumi.export("cacheArn", primary.cache.replication_group_arn)
-pulumi.export("cacheSecurityGroupId", primary.cache.security_group_id)
+pulumi.export("cacheEndpoint", primary.product_cache.primary_endpoint)
+pulumi.export("cacheReaderEndpoint", primary.product_cache.reader_endpoint)
+pulumi.export("cachePort", primary.product_cache.port)
+pulumi.export("cacheArn", primary.product_cache.replication_group_arn)
+pulumi.export("cacheSecurityGroupId", primary.product_cache.security_group_id)
 pulumi.export("searchEndpoint", primary.search.endpoint)
 pulumi.export("searchDomainArn", primary.search.domain_arn)
 pulumi.export("searchSecurityGroupId", primary.search.security_group_id)
@@ -60,3 +60,19 @@ pulumi.export("emailIdentityArn", primary.email.identity_arn)
 pulumi.export("emailFromAddress", primary.email.from_address)
 pulumi.export("emailDnsRecords", primary.email.dns_records)
 pulumi.export("emailFeedbackTopicArn", primary.email.feedback_topic_arn)
+
+if shop.multi_region is not None:  # docs/multi-region.md
+    second = shop.multi_region.secondary
+    pulumi.export("secondaryRegion", second.region)
+    pulumi.export("globalDatabaseIdentifier", primary.database.global_cluster_identifier)
+    pulumi.export("originHealthCheckIds", shop.multi_region.origin_routing.health_check_ids)
+    pulumi.export("staticAssetsReplicaBucket", shop.multi_region.static_replica.bucket_name)
+    pulumi.export("secondary", {
+        "vpcId": second.network.vpc_id, "albDnsName": second.web.alb_dns_name,
+        "databaseReaderEndpoint": second.database.reader_endpoint,
+        "databaseProxyEndpoint": second.database.proxy_endpoint,
+        "sessionsTableName": second.user_state.sessions_table_name,
+        "idempotencyTableName": second.user_state.idempotency_table_name,
+        "searchEndpoint": second.search.endpoint, "eventBusName": second.bus.bus_name,
+        "alarmTopicArn": second.alarms.topic_arn, "emailIdentityArn": second.email.identity_arn,
+        "emailDnsRecords": second.email.dns_records})

@@ -169,6 +169,10 @@ class MultiRegionConfig:
     secondary_region: str | None = None
     trigger: MultiRegionTrigger | None = None
     trigger_reference: str = ""
+    hosted_zone_id: str | None = None
+    """The Route 53 zone of the origin host name: its latency records pick a Region."""
+    secondary_origin_certificate_arn: str | None = None
+    """The secondary Region's ACM certificate for the origin host name (its ALB's listener)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -585,6 +589,10 @@ def _multi_region(reader: _Reader, region: str) -> MultiRegionConfig:
                                        allowed="an AWS Region such as eu-central-1")
     trigger_text = reader.string("multiRegionTrigger")
     reference = reader.string("multiRegionTriggerReference")
+    zone = reader.optional_string("hostedZoneId", pattern=r"Z[A-Z0-9]{1,32}",
+                                  allowed="a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ")
+    certificate = reader.optional_string("secondaryOriginCertificateArn", pattern=_ARN_ACM,
+                                         allowed="an ACM certificate ARN")
     if not enabled:
         return MultiRegionConfig(enabled=False)
     if secondary is None:
@@ -601,6 +609,18 @@ def _multi_region(reader: _Reader, region: str) -> MultiRegionConfig:
     if not reference.strip():
         raise reader.fail("multiRegionTriggerReference", "is missing: say which contract, SLO "
                                                          "report or cost case triggered it")
+    if zone is None:
+        raise reader.fail("hostedZoneId", "is missing: multiRegion is true, so name the Route 53 "
+                                          "hosted zone of originDomainName (its latency records "
+                                          "pick a Region)")
+    if certificate is None:
+        raise reader.fail("secondaryOriginCertificateArn", "is missing: multiRegion is true, so "
+                                                           f"give an ACM certificate in {secondary} "
+                                                           "for originDomainName")
+    if certificate.split(":")[3] != secondary:
+        raise reader.fail("secondaryOriginCertificateArn", f"must be in secondaryRegion {secondary} "
+                                                           "(that Region's ALB uses it)")
     return MultiRegionConfig(enabled=True, secondary_region=secondary, trigger=trigger,
-                             trigger_reference=reference.strip())
+                             trigger_reference=reference.strip(), hosted_zone_id=zone,
+                             secondary_origin_certificate_arn=certificate)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 
 import pulumi
@@ -49,6 +50,24 @@ class DataClass(StrEnum):
     USER_STATE = "user-state"  # carts, sessions, idempotency records (DynamoDB)
     CACHE = "cache"  # hot product reads (ElastiCache)
     SEARCH = "search"  # the search index (OpenSearch)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplicaRegion:
+    """Another Region of the stack that receives a copy of a store's data (multiRegion).
+
+    The store's primary makes the copy's KMS key there with `provider` (that Region's data-tier
+    provider), since the replica must be encrypted before it exists.
+    """
+
+    region: str
+    provider: aws.Provider
+
+
+def arn_in_region(arn: pulumi.Input[str], region: str) -> pulumi.Output[str]:
+    """The same resource's ARN in another Region: a global table's or a secret's replica."""
+    return pulumi.Output.from_input(arn).apply(
+        lambda value: ":".join([*value.split(":")[:3], region, *value.split(":")[4:]]))
 
 
 def data_key(name: str, data_class: DataClass, opts: pulumi.ResourceOptions) -> aws.kms.Key:

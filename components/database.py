@@ -5,12 +5,26 @@ it stays out of DynamoDB). The writer and the readers are pinned to different AZ
 out for the spike, storage and Performance Insights are encrypted with the relational data key,
 the master password is RDS-managed in Secrets Manager, every connection must use TLS and may use
 IAM authentication, and Lambda functions connect through the proxy (TLS and IAM required).
+
+In a multi-Region stack the cluster has a `GlobalRole` in an Aurora Global Database:
+- PRIMARY: the writer Region. It makes the global cluster from this cluster, and for each
+  secondary Region the relational key there and a replica of the master secret. RDS cannot manage
+  the master password of a global database's member (a documented limitation), so the password is
+  drawn by Secrets Manager into a secret of this stack (JSON, KMS-encrypted, replicated), passed to
+  RDS write-only, and read back by the proxies; no value appears in the program or its config.
+- SECONDARY: a read-only cluster in another Region, made only of readers spread over its AZs. It
+  sets no database name and no master credentials (both come from the global database), forwards
+  writes to the primary (global write forwarding), and its proxy's read-only endpoint serves the
+  Region's functions.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -20,6 +34,8 @@ from components.data_common import (
     DataClass,
     Encryption,
     Protection,
+    ReplicaRegion,
+    arn_in_region,
     data_key,
     physical_name,
     store_security_group,
@@ -29,6 +45,29 @@ from components.defaults import assume_role_policy, log_group, policy_document
 ENGINE = aws.rds.EngineType.AURORA_POSTGRESQL
 PORT = 5432
 RDS_CA = "rds-ca-rsa2048-g1"
+MASTER_PASSWORD_LENGTH = 40
+
+
+class GlobalRole(StrEnum):
+    """The cluster's place in an Aurora Global Database."""
+
+    NONE = "none"  # a regional cluster: the single-Region stack
+    PRIMARY = "primary"  # the writer Region: makes the global cluster from this cluster
+    SECONDARY = "secondary"  # a read-only copy in another Region, forwarding writes to the primary
+
+
+@dataclass(frozen=True, kw_only=True)
+class GlobalMembership:
+    """What a SECONDARY cluster joins; the PRIMARY makes one per secondary Region."""
+
+    region: str
+    global_cluster_identifier: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+    """The relational key in `region`: the cluster's storage, insights and the secret replica."""
+    master_secret_arn: pulumi.Input[str]
+    """The replica of the primary's master secret in `region` (read by that Region's proxy)."""
+    global_cluster: pulumi.Resource
+    """The global cluster (made after the primary's instances): the secondary joins it."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,9 +92,28 @@ class RelationalDatabaseArgs:
     protection: Protection = Protection.RETAIN
     availability: Availability = Availability.MULTI_AZ
     encryption: Encryption = Encryption.CUSTOMER_KEY
+    global_role: GlobalRole = GlobalRole.NONE
+    secondary_regions: Sequence[ReplicaRegion] = ()
+    """PRIMARY: the Regions that get a secondary cluster (`memberships` has one for each)."""
+    membership: GlobalMembership | None = None
+    """SECONDARY: the global database to join."""
+
+
+def _validate_global(name: str, args: RelationalDatabaseArgs) -> None:
+    role = args.global_role
+    if (role is GlobalRole.PRIMARY) != bool(args.secondary_regions):
+        raise ValueError(f"{name}: secondary_regions go with global_role PRIMARY (and it needs at "
+                         f"least one), got {role.value} with {len(args.secondary_regions)}")
+    if (role is GlobalRole.SECONDARY) != (args.membership is not None):
+        raise ValueError(f"{name}: a membership goes with global_role SECONDARY (and it needs "
+                         f"one), got {role.value}")
+    if role is not GlobalRole.NONE and args.encryption is not Encryption.CUSTOMER_KEY:
+        raise ValueError(f"{name}: a global database's clusters are encrypted with the relational "
+                         "key in each Region")
 
 
 def _validate(name: str, args: RelationalDatabaseArgs) -> None:
+    _validate_global(name, args)
     if len(args.subnet_ids) != len(args.availability_zones) or len(args.subnet_ids) < 2:
         raise ValueError(f"{name}: give one subnet per AZ in at least two AZs (an Aurora subnet "
                          f"group needs two), got {len(args.subnet_ids)} subnets for "
@@ -76,6 +134,33 @@ def instance_zones(availability_zones: Sequence[str], readers: int) -> list[str]
     return [availability_zones[i % len(availability_zones)] for i in range(readers + 1)]
 
 
+def _credentials(args: RelationalDatabaseArgs, key_arn: pulumi.Input[str] | None,
+                 password: pulumi.Output[str] | None) -> dict[str, Any]:
+    """The cluster's database and master user, by its global role."""
+    if args.membership is not None:  # both come from the global database
+        return {"global_cluster_identifier": args.membership.global_cluster_identifier,
+                "enable_global_write_forwarding": True}
+    named = {"database_name": args.database_name, "master_username": args.master_username}
+    if password is not None:  # RDS cannot manage it for a global database's member
+        return {**named, "master_password_wo": password, "master_password_wo_version": 1}
+    return {**named, "manage_master_user_password": True, "master_user_secret_kms_key_id": key_arn}
+
+
+@dataclass(frozen=True)
+class _MasterSecret:
+    arn: pulumi.Output[str]
+    password: pulumi.Output[str]
+    replica_key_arns: dict[str, pulumi.Output[str]]
+    """Per secondary Region: the relational key there (encrypts the secret's replica)."""
+
+
+def _password(secret_string: str | None) -> str:
+    password = json.loads(secret_string or "{}").get("password")
+    if not password:
+        raise ValueError("the master secret holds no password")
+    return str(password)
+
+
 def _secret_arn(secrets: Sequence[aws.rds.outputs.ClusterMasterUserSecret]) -> str:
     arn = secrets[0].secret_arn if secrets else None
     if not arn:
@@ -94,7 +179,8 @@ class RelationalDatabase(pulumi.ComponentResource):
     cluster_identifier: pulumi.Output[str]
     """The `DBClusterIdentifier` dimension of the cluster's metrics."""
     writer_instance_identifier: pulumi.Output[str]
-    """The instance created as the writer (`DBInstanceIdentifier`); a failover moves the role."""
+    """The instance created as the writer (`DBInstanceIdentifier`); a failover moves the role.
+    SECONDARY: the first reader, the first to be promoted."""
     cluster_resource_id: pulumi.Output[str]
     """For `rds-db:connect` grants: arn:aws:rds-db:<region>:<account>:dbuser:<id>/<db user>."""
     master_secret_arn: pulumi.Output[str]
@@ -103,8 +189,13 @@ class RelationalDatabase(pulumi.ComponentResource):
     proxy_arn: pulumi.Output[str]
     proxy_security_group_id: pulumi.Output[str]
     database_name: str
-    kms_key_arn: pulumi.Output[str] | None
+    kms_key_arn: pulumi.Input[str] | None
     """The relational data key (None only when built with Encryption.NONE)."""
+    global_role: GlobalRole
+    global_cluster_identifier: pulumi.Output[str] | None
+    """PRIMARY and SECONDARY: the Aurora Global Database (switchover and failover act on it)."""
+    memberships: dict[str, GlobalMembership]
+    """PRIMARY: per secondary Region, what its cluster joins."""
 
     def __init__(self, name: str, args: RelationalDatabaseArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -114,9 +205,15 @@ class RelationalDatabase(pulumi.ComponentResource):
         encrypted = args.encryption is Encryption.CUSTOMER_KEY
         retain = args.protection is Protection.RETAIN
         readers = args.reader_count if args.availability is Availability.MULTI_AZ else 0
-        identifier = physical_name(name, 63)
-        key = data_key(f"{name}-key", DataClass.RELATIONAL, child) if encrypted else None
-        key_arn = key.arn if key else None
+        role, membership = args.global_role, args.membership
+        # A global database's cluster names are unique across its Regions.
+        identifier = physical_name(name if membership is None else f"{name}-{membership.region}", 63)
+        key_arn: pulumi.Input[str] | None
+        if membership is not None:  # made by the primary, which encrypts the secret replica with it
+            key_arn = membership.kms_key_arn
+        else:
+            key = data_key(f"{name}-key", DataClass.RELATIONAL, child) if encrypted else None
+            key_arn = key.arn if key else None
 
         cluster_sg = store_security_group(
             f"{name}-cluster", vpc_id=args.vpc_id, port=PORT,
@@ -156,11 +253,12 @@ class RelationalDatabase(pulumi.ComponentResource):
                          kms_key_arn=args.logs_kms_key_arn, opts=child,
                          log_group_name=f"/aws/rds/cluster/{identifier}/postgresql")
 
+        own_secret = self._master_secret(name, args, key_arn) if role is GlobalRole.PRIMARY else None
         cluster = aws.rds.Cluster(
             name, cluster_identifier=identifier, engine=ENGINE,
-            engine_version=args.engine_version, database_name=args.database_name,
-            master_username=args.master_username, manage_master_user_password=True,
-            master_user_secret_kms_key_id=key_arn, storage_encrypted=encrypted,
+            engine_version=args.engine_version,
+            **_credentials(args, key_arn, own_secret.password if own_secret else None),
+            storage_encrypted=encrypted,
             kms_key_id=key_arn, iam_database_authentication_enabled=True, port=PORT,
             db_subnet_group_name=subnet_group.name, vpc_security_group_ids=[cluster_sg.id],
             db_cluster_parameter_group_name=parameters.name,
@@ -172,13 +270,18 @@ class RelationalDatabase(pulumi.ComponentResource):
             final_snapshot_identifier=f"{identifier}-final" if retain else None,
             delete_automated_backups=not retain,
             enabled_cloudwatch_logs_exports=["postgresql"],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs]))
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[logs, *([membership.global_cluster] if membership else [])],
+                # joined from outside the cluster (PRIMARY) or replicated into it (SECONDARY)
+                ignore_changes={GlobalRole.NONE: [], GlobalRole.PRIMARY: ["global_cluster_identifier"],
+                                GlobalRole.SECONDARY: ["replication_source_identifier"]}[role]))
 
         instances: list[aws.rds.ClusterInstance] = []
         for index, zone in enumerate(instance_zones(args.availability_zones, readers)):
-            role = "writer" if index == 0 else f"reader-{index}"
+            # a secondary cluster has only readers; one is promoted on a failover
+            member = f"reader-{index + 1}" if membership else "writer" if index == 0 else f"reader-{index}"
             instances.append(aws.rds.ClusterInstance(
-                f"{name}-{role}", cluster_identifier=cluster.id, engine=ENGINE,
+                f"{name}-{member}", cluster_identifier=cluster.id, engine=ENGINE,
                 engine_version=cluster.engine_version, instance_class=args.instance_class,
                 availability_zone=zone, db_subnet_group_name=subnet_group.name,
                 publicly_accessible=False, promotion_tier=index,  # failover to reader-1 first
@@ -188,7 +291,25 @@ class RelationalDatabase(pulumi.ComponentResource):
                 # the first instance created becomes the writer
                 opts=pulumi.ResourceOptions(parent=self, depends_on=instances[:1])))
 
-        if readers:
+        self.global_cluster_identifier = None
+        self.memberships = {}
+        if own_secret is not None:
+            # From the existing cluster, so turning multiRegion on never replaces the primary.
+            global_cluster = aws.rds.GlobalCluster(
+                f"{name}-global", global_cluster_identifier=physical_name(f"{name}-global", 255),
+                source_db_cluster_identifier=cluster.arn, force_destroy=True,
+                deletion_protection=retain,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=instances))
+            self.global_cluster_identifier = global_cluster.id
+            self.memberships = {region: GlobalMembership(
+                region=region, global_cluster_identifier=global_cluster.id, kms_key_arn=replica_key,
+                master_secret_arn=arn_in_region(own_secret.arn, region), global_cluster=global_cluster)
+                for region, replica_key in own_secret.replica_key_arns.items()}
+        elif membership is not None:
+            self.global_cluster_identifier = pulumi.Output.from_input(
+                membership.global_cluster_identifier)
+
+        if readers and membership is None:  # a secondary's readers are sized like the primary's
             target = aws.appautoscaling.Target(
                 f"{name}-readers", service_namespace="rds",
                 scalable_dimension="rds:cluster:ReadReplicaCount",
@@ -208,7 +329,13 @@ class RelationalDatabase(pulumi.ComponentResource):
                         predefined_metric_type="RDSReaderAverageCPUUtilization")),
                 opts=child)
 
-        master_secret_arn = cluster.master_user_secrets.apply(_secret_arn)
+        master_secret_arn: pulumi.Output[str]
+        if own_secret is not None:
+            master_secret_arn = own_secret.arn
+        elif membership is not None:
+            master_secret_arn = pulumi.Output.from_input(membership.master_secret_arn)
+        else:
+            master_secret_arn = cluster.master_user_secrets.apply(_secret_arn)
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         proxy_role = aws.iam.Role(f"{name}-proxy", assume_role_policy=assume_role_policy(
             "rds.amazonaws.com"), description="RDS Proxy: reads the master secret", opts=child)
@@ -241,14 +368,23 @@ class RelationalDatabase(pulumi.ComponentResource):
                 max_connections_percent=50, max_idle_connections_percent=10,
                 connection_borrow_timeout=30),
             opts=child)
-        aws.rds.ProxyTarget(
+        proxy_target = aws.rds.ProxyTarget(
             f"{name}-proxy", db_proxy_name=proxy.name, target_group_name=target_group.name,
             db_cluster_identifier=cluster.cluster_identifier,
             opts=pulumi.ResourceOptions(parent=self, depends_on=instances))
+        proxy_endpoint = proxy.endpoint
+        if membership is not None:
+            # A secondary has no writer: its readers take the functions' connections and forward
+            # their writes to the primary.
+            proxy_endpoint = aws.rds.ProxyEndpoint(
+                f"{name}-proxy-readers", db_proxy_endpoint_name=physical_name(f"{name}-readers", 63),
+                db_proxy_name=proxy.name, target_role="READ_ONLY",
+                vpc_subnet_ids=list(args.subnet_ids), vpc_security_group_ids=[proxy_sg.id],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[proxy_target])).endpoint
 
         self.cluster_endpoint = cluster.endpoint
         self.reader_endpoint = cluster.reader_endpoint
-        self.proxy_endpoint = proxy.endpoint
+        self.proxy_endpoint = proxy_endpoint
         self.port = cluster.port
         self.cluster_arn = cluster.arn
         self.cluster_identifier = cluster.cluster_identifier
@@ -260,7 +396,11 @@ class RelationalDatabase(pulumi.ComponentResource):
         self.proxy_security_group_id = proxy_sg.id
         self.database_name = args.database_name
         self.kms_key_arn = key_arn
+        self.global_role = role
+        outputs: dict[str, object] = {} if self.global_cluster_identifier is None else {
+            "global_cluster_identifier": self.global_cluster_identifier}
         self.register_outputs({
+            **outputs,
             "cluster_endpoint": self.cluster_endpoint, "reader_endpoint": self.reader_endpoint,
             "proxy_endpoint": self.proxy_endpoint, "port": self.port,
             "cluster_arn": self.cluster_arn, "cluster_resource_id": self.cluster_resource_id,
@@ -268,3 +408,29 @@ class RelationalDatabase(pulumi.ComponentResource):
             "security_group_id": self.security_group_id, "proxy_arn": self.proxy_arn,
             "proxy_security_group_id": self.proxy_security_group_id,
             "database_name": self.database_name})
+
+    def _master_secret(self, name: str, args: RelationalDatabaseArgs,
+                       key_arn: pulumi.Input[str] | None) -> _MasterSecret:
+        """PRIMARY: the master credentials in a secret of this stack, replicated to every
+        secondary Region (encrypted there with that Region's relational key, made here)."""
+        replica_keys = {r.region: data_key(f"{name}-key-{r.region}", DataClass.RELATIONAL,
+                                           pulumi.ResourceOptions(parent=self, provider=r.provider)).arn
+                        for r in args.secondary_regions}
+        secret = aws.secretsmanager.Secret(
+            f"{name}-master", kms_key_id=key_arn, recovery_window_in_days=7,
+            description="Aurora master user of the global database (RDS cannot manage it there)",
+            replicas=[aws.secretsmanager.SecretReplicaArgs(region=region, kms_key_id=replica_key)
+                      for region, replica_key in replica_keys.items()],
+            opts=pulumi.ResourceOptions(parent=self))
+        # Drawn by Secrets Manager and stored once: later draws are ignored, so the password
+        # changes only when the version is replaced (`pulumi up --replace <its URN>`).
+        draw = aws.secretsmanager.get_random_password_output(
+            password_length=MASTER_PASSWORD_LENGTH, exclude_punctuation=True, include_space=False,
+            opts=pulumi.InvokeOutputOptions(parent=self))
+        credentials: pulumi.Output[str] = pulumi.Output.secret(pulumi.Output.json_dumps(
+            {"username": args.master_username, "password": draw.random_password}))
+        version = aws.secretsmanager.SecretVersion(
+            f"{name}-master", secret_id=secret.id, secret_string=credentials,
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["secret_string"]))
+        password: pulumi.Output[str] = pulumi.Output.secret(version.secret_string.apply(_password))
+        return _MasterSecret(arn=secret.arn, password=password, replica_key_arns=replica_keys)

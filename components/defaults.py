@@ -78,6 +78,7 @@ class PrivateBucket:
     bucket: aws.s3.Bucket
     public_access_block: aws.s3.BucketPublicAccessBlock
     opts: pulumi.ResourceOptions
+    versioning: aws.s3.BucketVersioning | None = None
 
     def with_policy(self, statements: Sequence[Statement] = ()) -> aws.s3.BucketPolicy:
         """The bucket's one policy: `statements` (the grants) plus TLS-only.
@@ -107,13 +108,14 @@ def private_bucket(name: str, *, opts: pulumi.ResourceOptions, versioned: bool,
     aws.s3.BucketServerSideEncryptionConfiguration(
         name, bucket=bucket.id, opts=opts,
         rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}])
-    if versioned:
-        aws.s3.BucketVersioning(name, bucket=bucket.id,
-                                versioning_configuration={"status": "Enabled"}, opts=opts)
+    versioning = aws.s3.BucketVersioning(
+        name, bucket=bucket.id, versioning_configuration={"status": "Enabled"},
+        opts=opts) if versioned else None
     if expire_after_days is not None:
         aws.s3.BucketLifecycleConfiguration(name, bucket=bucket.id, opts=opts, rules=[{
             "id": "expire", "status": "Enabled", "filter": {},
             "expiration": {"days": expire_after_days},
             "noncurrent_version_expiration": {"noncurrent_days": expire_after_days},
             "abort_incomplete_multipart_upload": {"days_after_initiation": 7}}])
-    return PrivateBucket(name=name, bucket=bucket, public_access_block=public_access, opts=opts)
+    return PrivateBucket(name=name, bucket=bucket, public_access_block=public_access, opts=opts,
+                         versioning=versioning)

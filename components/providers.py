@@ -6,6 +6,7 @@ without repeating it; `workload` is set on compute and queues by the component i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 
 import pulumi
@@ -27,13 +28,17 @@ class Tier(StrEnum):
 class TierProviders:
     """Creates (once) and hands out the aws provider of a tier in a Region."""
 
-    def __init__(self, *, environment: str, region: str) -> None:
+    def __init__(self, *, environment: str, region: str,
+                 region_tags: Mapping[str, Mapping[str, str]] | None = None) -> None:
         self.environment = environment
         self.region = region
+        self.region_tags = {r: dict(tags) for r, tags in (region_tags or {}).items()}
+        """Extra default tags of every provider in a Region (e.g. the second Region's trigger)."""
         self._providers: dict[tuple[Tier, str], aws.Provider] = {}
 
-    def default_tags(self, tier: Tier) -> dict[str, str]:
-        return {"app": APP, "environment": self.environment, "tier": tier.value}
+    def default_tags(self, tier: Tier, region: str | None = None) -> dict[str, str]:
+        return {**self.region_tags.get(region or self.region, {}),
+                "app": APP, "environment": self.environment, "tier": tier.value}
 
     def get(self, tier: Tier, region: str | None = None) -> aws.Provider:
         region = region or self.region
@@ -42,7 +47,7 @@ class TierProviders:
             name = tier.value if region == self.region else f"{tier.value}-{region}"
             self._providers[key] = aws.Provider(
                 f"aws-{name}", region=region,
-                default_tags=aws.ProviderDefaultTagsArgs(tags=self.default_tags(tier)))
+                default_tags=aws.ProviderDefaultTagsArgs(tags=self.default_tags(tier, region)))
         return self._providers[key]
 
     def opts(self, tier: Tier, region: str | None = None) -> pulumi.ResourceOptions:

@@ -1,13 +1,27 @@
 """One Region of the shop: its keys, network, data stores, event flow and web tier.
 
-`build_region` composes the tiers for one Region from the stack's typed config. The edge
-(CloudFront and WAF) is global and built once by `components.stack`; it hands every Region's ALB
-the secret origin header (`OriginAccess`).
+`build_region` composes the tiers for one Region from the stack's typed config, the same way for
+the primary Region and, when multiRegion is on, the secondary Region (docs/multi-region.md). The
+edge (CloudFront and WAF) is global and built once by `components.stack`; it hands every Region's
+ALB the secret origin header (`OriginAccess`).
+
+What differs in the secondary Region, and why:
+- the Aurora cluster is the global database's SECONDARY (readers only, writes forwarded); the
+  app reads through its reader endpoint, the functions through its proxy's read-only endpoint;
+- carts are the primary's global table (a replica); sessions and idempotency records are its own;
+- no cache: the case study's second Region has none, and its readers are in-Region;
+- the scheduled jobs exist but are disabled: they write to the one writer database and run in the
+  primary Region only (a failover turns them on there);
+- SES sends from the same domain with a MAIL FROM domain of its own (`mail-<region>`), whose MX
+  record names that Region's feedback endpoint;
+- the ALB uses `secondaryOriginCertificateArn`, a certificate of that Region.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 import pulumi
 import pulumi_aws as aws
@@ -17,8 +31,13 @@ from components.cache import ProductCache, ProductCacheArgs
 from components.config import ConfigError, StackConfig
 from components.consumers import QueueConsumer, QueueConsumerArgs
 from components.data_clients import DataClients, DataClientsArgs
-from components.data_common import Protection
-from components.database import RelationalDatabase, RelationalDatabaseArgs
+from components.data_common import Protection, ReplicaRegion
+from components.database import (
+    GlobalMembership,
+    GlobalRole,
+    RelationalDatabase,
+    RelationalDatabaseArgs,
+)
 from components.defaults import ApmSettings
 from components.email import Email, EmailArgs
 from components.events import EventBus, EventBusArgs, Publisher
@@ -37,8 +56,13 @@ from components.network import Network, NetworkArgs, SubnetRole
 from components.providers import Tier, TierProviders
 from components.schedules import ScheduledJobs, ScheduledJobsArgs
 from components.search import SearchDomain, SearchDomainArgs
-from components.user_state import UserStateTables, UserStateTablesArgs
+from components.user_state import GlobalTables, UserStateTables, UserStateTablesArgs
 from components.web import DedicatedRoute, WebServices, WebServicesArgs
+
+
+class RegionRole(StrEnum):
+    PRIMARY = "primary"  # the writer Region: every stack has one
+    SECONDARY = "secondary"  # the triggered second Region (multiRegion)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,13 +73,29 @@ class RegionContext:
     region: str
     providers: TierProviders
     account_id: str
+    role: RegionRole = RegionRole.PRIMARY
+    parent: pulumi.Resource | None = None
+    """The secondary Region's components sit under its `SecondaryRegion` (their own URNs)."""
 
     def provider(self, tier: Tier) -> aws.Provider:
         return self.providers.get(tier, self.region)
 
     def opts(self, tier: Tier) -> pulumi.ResourceOptions:
         """Options for a component of `tier` in this Region: its children inherit the provider."""
-        return self.providers.opts(tier, self.region)
+        return pulumi.ResourceOptions.merge(self.providers.opts(tier, self.region),
+                                            pulumi.ResourceOptions(parent=self.parent))
+
+
+@dataclass(frozen=True, kw_only=True)
+class GlobalData:
+    """How a Region's stores take part in the multi-Region data; empty when single-Region."""
+
+    replicas: Sequence[ReplicaRegion] = ()
+    """PRIMARY: the other Regions (global database secondaries, global table replicas)."""
+    membership: GlobalMembership | None = None
+    """SECONDARY: the global database its cluster joins."""
+    global_tables: GlobalTables | None = None
+    """SECONDARY: the primary's global tables, replicated into this Region."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,7 +117,8 @@ class RegionalStack:
     data_clients: DataClients
     database: RelationalDatabase
     user_state: UserStateTables
-    cache: ProductCache
+    cache: ProductCache | None
+    """None in the secondary Region."""
     search: SearchDomain
     bus: EventBus
     email: Email
@@ -85,11 +126,28 @@ class RegionalStack:
     jobs: ScheduledJobs
     web: WebServices
 
+    @property
+    def product_cache(self) -> ProductCache:
+        """The cache, which only the primary Region has."""
+        if self.cache is None:
+            raise ValueError(f"{self.region} has no product cache (a secondary Region)")
+        return self.cache
+
 
 def regional_keys(ctx: RegionContext) -> EncryptionKeys:
     """The Region's logs and messaging keys (built before the edge, which may reuse them)."""
     return EncryptionKeys("keys", EncryptionKeysArgs(account_id=ctx.account_id, region=ctx.region),
                           opts=ctx.opts(Tier.SECURITY))
+
+
+def _origin_certificate(ctx: RegionContext) -> str:
+    """The ALB's certificate for the origin host name: an ACM certificate of its own Region."""
+    if ctx.role is RegionRole.PRIMARY:
+        return ctx.cfg.edge.origin_certificate_arn
+    certificate = ctx.cfg.multi_region.secondary_origin_certificate_arn
+    if certificate is None:  # the config requires it with multiRegion
+        raise ValueError(f"{ctx.region}: no origin certificate for the secondary Region")
+    return certificate
 
 
 def _zones(ctx: RegionContext) -> tuple[str, ...]:
@@ -102,9 +160,15 @@ def _zones(ctx: RegionContext) -> tuple[str, ...]:
     return tuple(names[: cfg.network.az_count])
 
 
-def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess) -> RegionalStack:
+def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
+                 global_data: GlobalData | None = None) -> RegionalStack:
     """Every tier of one Region, wired together; the cross-tier grants last."""
     cfg = ctx.cfg
+    secondary = ctx.role is RegionRole.SECONDARY
+    global_data = global_data or GlobalData()
+    if secondary != (global_data.membership is not None and global_data.global_tables is not None):
+        raise ValueError(f"{ctx.region}: a secondary Region joins the primary's global database and "
+                         "global tables, and only it does")
     # Every alarm of every tier notifies this topic (the observability tier reuses it).
     alarms = AlarmTopic("alarms", AlarmTopicArgs(email=cfg.observability.alarm_email,
                                                  kms_key_arn=keys.messaging_key_arn),
@@ -130,10 +194,14 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess)
         reader_count=cfg.data.aurora_reader_count, max_readers=cfg.data.aurora_max_readers,
         backup_retention_days=cfg.data.backup_retention_days,
         log_retention_days=cfg.log_retention_days, logs_kms_key_arn=keys.logs_key_arn,
-        protection=protection), opts=data_opts)
-    user_state = UserStateTables("user-state", UserStateTablesArgs(protection=protection),
-                                 opts=data_opts)
-    cache = ProductCache("cache", ProductCacheArgs(
+        protection=protection,
+        global_role=GlobalRole.SECONDARY if secondary else
+        GlobalRole.PRIMARY if global_data.replicas else GlobalRole.NONE,
+        secondary_regions=global_data.replicas, membership=global_data.membership), opts=data_opts)
+    user_state = UserStateTables("user-state", UserStateTablesArgs(
+        protection=protection, replicas=global_data.replicas,
+        global_tables=global_data.global_tables), opts=data_opts)
+    cache = None if secondary else ProductCache("cache", ProductCacheArgs(
         vpc_id=network.vpc_id, subnet_ids=isolated_subnets,
         availability_zones=network.availability_zones,
         client_security_group_ids=[data_clients.app_security_group_id],
@@ -167,7 +235,9 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess)
     email = Email("email", EmailArgs(domain=cfg.events.email_domain, region=ctx.region,
                                      account_id=ctx.account_id,
                                      messaging_kms_key_arn=keys.messaging_key_arn,
-                                     alarm_topic_arn=alarms.topic_arn), opts=events_opts)
+                                     alarm_topic_arn=alarms.topic_arn,
+                                     **({"mail_from_subdomain": f"mail-{ctx.region}"}
+                                        if secondary else {})), opts=events_opts)
     database_access = DatabaseAccess(proxy_endpoint=database.proxy_endpoint,
                                      proxy_arn=database.proxy_arn, port=database.port,
                                      database_name=database.database_name)
@@ -184,15 +254,18 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess)
         functions=functions, messaging_kms_key_arn=keys.messaging_key_arn,
         alarm_topic_arn=alarms.topic_arn,
         carts_table=TableRef(user_state.carts_table_name, user_state.carts_table_arn),
-        database=database_access), opts=events_opts)
+        database=database_access, enabled=not secondary), opts=events_opts)
 
     # --- web: the ALB only CloudFront can reach, and the ECS services behind it ------------------
     service_env: dict[str, pulumi.Input[str]] = {
-        "PGHOST": database.cluster_endpoint, "PGPORT": database.port.apply(str),
+        # a secondary cluster has no writer: its readers serve reads and forward writes
+        "PGHOST": database.reader_endpoint if secondary else database.cluster_endpoint,
+        "PGPORT": database.port.apply(str),
         "PGDATABASE": database.database_name, "CARTS_TABLE": user_state.carts_table_name,
         "SESSIONS_TABLE": user_state.sessions_table_name,
         "IDEMPOTENCY_TABLE": user_state.idempotency_table_name,
-        "CACHE_HOST": cache.primary_endpoint, "CACHE_PORT": cache.port.apply(str),
+        **({"CACHE_HOST": cache.primary_endpoint, "CACHE_PORT": cache.port.apply(str)}
+           if cache else {}),
         "SEARCH_ENDPOINT": search.endpoint, "EVENT_BUS_NAME": bus.bus_name}
     web_service_names = {s.name for s in cfg.web.services}
     web = WebServices("web", WebServicesArgs(
@@ -201,7 +274,7 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess)
         vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr,
         public_subnet_ids=network.subnet_ids[SubnetRole.PUBLIC],
         private_subnet_ids=network.subnet_ids[SubnetRole.PRIVATE],
-        certificate_arn=cfg.edge.origin_certificate_arn,
+        certificate_arn=_origin_certificate(ctx),
         origin_header_name=origin.header_name, origin_header_value=origin.header_value,
         log_retention_days=cfg.log_retention_days, logs_kms_key_arn=keys.logs_key_arn,
         deletion_protection=cfg.is_prod, apm=apm,
@@ -221,7 +294,8 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess)
           if "order-api" in web.task_role_arns else []),
         *(Publisher(name=name, role_arn=arn) for name, arn in jobs.publisher_role_arns.items())])
     # The app tier reads the cache; it and the recommendations consumer (which indexes) use search.
-    cache.allow_roles(web.task_role_names)
+    if cache is not None:
+        cache.allow_roles(web.task_role_names)
     search.allow_roles([*web.task_role_arns.values(),
                         *(c.role_arn for name, c in consumers.items() if name == "recommendations")])
 

@@ -82,6 +82,9 @@ class ScheduledJobsArgs:
     carts_table: TableRef
     database: DatabaseAccess
     jobs: Sequence[JobSpec] = JOBS
+    enabled: bool = True
+    """False: the schedules exist but are DISABLED (a secondary Region's standby: the jobs write to
+    the one writer database, so they run in one Region; docs/multi-region.md)."""
 
 
 def _queue_key_statement(key_arn: pulumi.Input[str], region: str, sid: str) -> Statement:
@@ -175,7 +178,7 @@ class ScheduledJobs(pulumi.ComponentResource):
                 job.name, group_name=group.name, description=job.description,
                 schedule_expression=job.schedule, schedule_expression_timezone="UTC",
                 flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
-                state="ENABLED",
+                state="ENABLED" if args.enabled else "DISABLED",
                 target=aws.scheduler.ScheduleTargetArgs(
                     arn=built.function.arn, role_arn=scheduler_role.arn,
                     input=json.dumps({"job": job.name}),

@@ -1,5 +1,7 @@
 """The whole shop from the stack's typed config: the primary Region's stack, the global edge in
-front of it, and the monitoring of both.
+front of it and its monitoring; with multiRegion on, the secondary Region's stack, the Route 53
+latency routing between the Regions and the cross-Region copy of the static assets
+(docs/multi-region.md).
 
 `__main__.py` only loads the config, calls `build_shop` and exports.
 """
@@ -12,9 +14,18 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alerting import AlarmTopic, AlarmTopicArgs
-from components.config import StackConfig
+from components.config import MultiRegionConfig, StackConfig
+from components.data_common import ReplicaRegion
 from components.edge import Edge, EdgeArgs
 from components.keys import EncryptionKeys, EncryptionKeysArgs
+from components.multi_region import (
+    LatencyRoutedOrigin,
+    LatencyRoutedOriginArgs,
+    RegionalOrigin,
+    SecondaryRegion,
+    StaticReplica,
+    StaticReplicaArgs,
+)
 from components.observability import (
     EDGE_REGION,
     CheckoutSlo,
@@ -29,12 +40,27 @@ from components.observability import (
 )
 from components.providers import Tier, TierProviders
 from components.regional import (
+    GlobalData,
     OriginAccess,
     RegionalStack,
     RegionContext,
+    RegionRole,
     build_region,
     regional_keys,
 )
+
+TRIGGER_TAG = "multi-region-trigger"
+"""Every resource of the secondary Region names the business trigger (its providers' default
+tags), where the policy pack's multi-region-require-trigger looks besides the stack config."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class MultiRegion:
+    """What a multi-Region stack adds to the single-Region one."""
+
+    secondary: RegionalStack
+    origin_routing: LatencyRoutedOrigin
+    static_replica: StaticReplica
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,10 +68,20 @@ class Shop:
     primary: RegionalStack
     edge: Edge
     observability: Observability
+    multi_region: MultiRegion | None
+    """None unless multiRegion is on."""
+
+
+def _region_tags(multi_region: MultiRegionConfig) -> dict[str, dict[str, str]]:
+    if not multi_region.enabled or not multi_region.secondary_region or not multi_region.trigger:
+        return {}
+    return {multi_region.secondary_region: {TRIGGER_TAG: multi_region.trigger.value}}
 
 
 def build_shop(cfg: StackConfig) -> Shop:
-    providers = TierProviders(environment=cfg.environment.value, region=cfg.region)
+    secondary_region = cfg.multi_region.secondary_region if cfg.multi_region.enabled else None
+    providers = TierProviders(environment=cfg.environment.value, region=cfg.region,
+                              region_tags=_region_tags(cfg.multi_region))
     account_id = aws.get_caller_identity(
         opts=pulumi.InvokeOptions(provider=providers.get(Tier.SECURITY))).account_id
     primary_ctx = RegionContext(cfg=cfg, region=cfg.region, providers=providers,
@@ -70,7 +106,12 @@ def build_shop(cfg: StackConfig) -> Shop:
     origin = OriginAccess(header_name=edge.origin_verify_header_name,
                           header_value=edge.origin_verify_header_value)
 
-    primary = build_region(primary_ctx, keys, origin)
+    # The primary's stores make what the secondary's copies need first (their keys, in that Region).
+    replicas = [ReplicaRegion(region=secondary_region, provider=providers.get(
+        Tier.DATA, secondary_region))] if secondary_region else []
+    primary = build_region(primary_ctx, keys, origin, GlobalData(replicas=replicas))
+    multi_region = _second_region(primary_ctx, primary, edge, origin, secondary_region) \
+        if secondary_region else None
 
     # --- observability: the checkout SLO, tier alarms and the dashboard (after every tier) ---------
     # CloudFront's metrics are in us-east-1, and an alarm notifies only a topic of its own Region.
@@ -79,7 +120,44 @@ def build_shop(cfg: StackConfig) -> Shop:
                                            kms_key_arn=edge_keys.messaging_key_arn),
         opts=providers.opts(Tier.OBSERVABILITY, region=EDGE_REGION))
     observability = _observability(primary_ctx, primary, edge, edge_alarms)
-    return Shop(primary=primary, edge=edge, observability=observability)
+    return Shop(primary=primary, edge=edge, observability=observability, multi_region=multi_region)
+
+
+def _second_region(primary_ctx: RegionContext, primary: RegionalStack, edge: Edge,
+                   origin: OriginAccess, region: str) -> MultiRegion:
+    """The secondary Region's stack, the latency routing to both ALBs and the assets' copy."""
+    cfg, providers = primary_ctx.cfg, primary_ctx.providers
+    zone_id = cfg.multi_region.hosted_zone_id
+    if zone_id is None:  # the config requires it with multiRegion
+        raise ValueError("multiRegion needs hostedZoneId")
+    ctx = RegionContext(cfg=cfg, region=region, providers=providers,
+                        account_id=primary_ctx.account_id, role=RegionRole.SECONDARY,
+                        parent=SecondaryRegion(region))
+    secondary = build_region(ctx, regional_keys(ctx), origin, GlobalData(
+        membership=primary.database.memberships[region],
+        global_tables=primary.user_state.replicas_in(region)))
+    routing = LatencyRoutedOrigin("origin", LatencyRoutedOriginArgs(
+        hosted_zone_id=zone_id, domain_name=cfg.edge.origin_domain_name,
+        origins=[_regional_origin(providers, stack) for stack in (primary, secondary)]),
+        opts=providers.opts(Tier.EDGE))
+    static_replica = StaticReplica("static-replica", StaticReplicaArgs(
+        source_bucket_name=edge.static_bucket_name, source_bucket_arn=edge.static_bucket_arn,
+        destination=providers.get(Tier.EDGE, region)),
+        # the source bucket's versioning is the edge's; replication needs it first
+        opts=pulumi.ResourceOptions.merge(providers.opts(Tier.EDGE),
+                                          pulumi.ResourceOptions(depends_on=[edge])))
+    return MultiRegion(secondary=secondary, origin_routing=routing, static_replica=static_replica)
+
+
+def _regional_origin(providers: TierProviders, stack: RegionalStack) -> RegionalOrigin:
+    web = stack.web
+    return RegionalOrigin(
+        region=stack.region, provider=providers.get(Tier.EDGE, stack.region),
+        alb_dns_name=web.alb_dns_name, alb_zone_id=web.alb_zone_id,
+        alb_arn_suffix=web.alb_arn_suffix,
+        target_group_arn_suffixes=[*web.target_group_arn_suffixes.values(),
+                                   *web.route_target_group_arn_suffixes.values()],
+        alarm_topic_arn=stack.alarms.topic_arn)
 
 
 def _observability(ctx: RegionContext, region: RegionalStack, edge: Edge,
@@ -107,7 +185,7 @@ def _observability(ctx: RegionContext, region: RegionalStack, edge: Edge,
             table_names={"carts": user_state.carts_table_name,
                          "sessions": user_state.sessions_table_name,
                          "idempotency": user_state.idempotency_table_name},
-            cache_node_ids=region.cache.node_ids, search_domain_name=region.search.domain_name,
+            cache_node_ids=region.product_cache.node_ids, search_domain_name=region.search.domain_name,
             account_id=ctx.account_id),
         consumers={name: ConsumerMetrics(queue_name=c.queue_name, dlq_name=c.dlq_name,
                                          function_name=c.function_name)

@@ -131,36 +131,38 @@ class OfflineMocks(pulumi.runtime.Mocks):
 
     def _computed(self, typ: str, name: str, inputs: dict, region: str) -> tuple[str, dict]:
         module, _, kind = typ.partition(":")[2].partition(":")
+        # the same logical name in another Region (multiRegion) gets its own ids and names
+        seed = name if region == self.region else f"{name}@{region}"
         service, _, resource = module.partition("/")
         physical = next((str(inputs[k]) for k in _NAME_INPUTS if isinstance(inputs.get(k), str)
-                         and k != "domainName"), f"{name}-{_digest(typ, name, length=7)}")
+                         and k != "domainName"), f"{name}-{_digest(typ, seed, length=7)}")
         acct = ACCOUNT_ID
         arn = f"arn:aws:{service}:{region}:{acct}:{resource.lower()}/{physical}"
         resource_id = physical
         out: dict[str, Any] = {"arn": arn, "name": physical}
 
         if service == "ec2" and kind in _EC2_ID_PREFIX:
-            resource_id = f"{_EC2_ID_PREFIX[kind]}-{_digest(typ, name, length=17)}"
+            resource_id = f"{_EC2_ID_PREFIX[kind]}-{_digest(typ, seed, length=17)}"
             out["arn"] = f"arn:aws:ec2:{region}:{acct}:{resource.lower()}/{resource_id}"
             out.pop("name")
             if kind == "Eip":
-                out.update(allocationId=resource_id, publicIp=f"3.{int(_digest(name, length=2), 16)}.0.1")
+                out.update(allocationId=resource_id, publicIp=f"3.{int(_digest(seed, length=2), 16)}.0.1")
             if kind == "Vpc":
-                out.update(defaultSecurityGroupId=f"sg-{_digest('default', name, length=17)}",
-                           mainRouteTableId=f"rtb-{_digest('main', name, length=17)}")
+                out.update(defaultSecurityGroupId=f"sg-{_digest('default', seed, length=17)}",
+                           mainRouteTableId=f"rtb-{_digest('main', seed, length=17)}")
         elif typ in ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"):
-            bucket = str(inputs.get("bucket") or f"{name}-{_digest(name, length=7)}")
+            bucket = str(inputs.get("bucket") or f"{name}-{_digest(seed, length=7)}")
             resource_id = bucket
             out = {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}",
                    "bucketDomainName": f"{bucket}.s3.amazonaws.com",
                    "bucketRegionalDomainName": f"{bucket}.s3.{region}.amazonaws.com"}
         elif service == "iam":
             out["arn"] = f"arn:aws:iam::{acct}:{resource.lower()}/{physical}"
-            out["uniqueId"] = f"AROA{_digest(name, length=16).upper()}"
+            out["uniqueId"] = f"AROA{_digest(seed, length=16).upper()}"
         elif service == "kms" and kind == "Key":
-            key_id = f"{_digest(name, length=8)}-{_digest(name, 'a', length=4)}-4" \
-                     f"{_digest(name, 'b', length=3)}-8{_digest(name, 'c', length=3)}-" \
-                     f"{_digest(name, 'd', length=12)}"
+            key_id = f"{_digest(seed, length=8)}-{_digest(seed, 'a', length=4)}-4" \
+                     f"{_digest(seed, 'b', length=3)}-8{_digest(seed, 'c', length=3)}-" \
+                     f"{_digest(seed, 'd', length=12)}"
             resource_id = key_id
             out = {"arn": f"arn:aws:kms:{region}:{acct}:key/{key_id}", "keyId": key_id}
         elif service == "cloudwatch" and kind == "LogGroup":
@@ -173,57 +175,73 @@ class OfflineMocks(pulumi.runtime.Mocks):
             out["arn"] = f"arn:aws:sns:{region}:{acct}:{physical}"
             resource_id = out["arn"]
         elif service in ("lb", "alb"):
-            suffix = f"{physical}/{_digest(name, length=16)}"
+            suffix = f"{physical}/{_digest(seed, length=16)}"
             if kind == "LoadBalancer":
                 out.update(arn=f"arn:aws:elasticloadbalancing:{region}:{acct}:loadbalancer/app/"
                                f"{suffix}", arnSuffix=f"app/{suffix}",
-                           dnsName=f"{physical}-{_digest(name, length=9)}.{region}.elb.amazonaws.com",
+                           dnsName=f"{physical}-{_digest(seed, length=9)}.{region}.elb.amazonaws.com",
                            zoneId="Z35SXDOTRQ7X7K")
             elif kind == "TargetGroup":
                 out.update(arn=f"arn:aws:elasticloadbalancing:{region}:{acct}:targetgroup/{suffix}",
                            arnSuffix=f"targetgroup/{suffix}")
             else:
                 out["arn"] = f"arn:aws:elasticloadbalancing:{region}:{acct}:{resource.lower()}/" \
-                             f"app/{suffix}/{_digest(name, 'x', length=16)}"
+                             f"app/{suffix}/{_digest(seed, 'x', length=16)}"
             resource_id = out["arn"]
+        elif service == "rds" and kind == "GlobalCluster":
+            ident = str(inputs.get("globalClusterIdentifier") or physical)
+            resource_id = ident
+            out = {"arn": f"arn:aws:rds::{acct}:global-cluster:{ident}", "globalClusterIdentifier": ident,
+                   "globalClusterResourceId": f"cluster-{_digest(seed, 'global')}",
+                   "endpoint": f"{ident}.global-{_digest(seed, length=12)}.global.rds.amazonaws.com"}
+        elif service == "route53" and kind == "HealthCheck":
+            resource_id = f"{_digest(seed, length=8)}-{_digest(seed, 'a', length=4)}-4" \
+                          f"{_digest(seed, 'b', length=3)}-8{_digest(seed, 'c', length=3)}-" \
+                          f"{_digest(seed, 'd', length=12)}"
+            out = {"arn": f"arn:aws:route53:::healthcheck/{resource_id}"}
+        elif service == "route53" and kind == "Record":
+            fqdn = str(inputs.get("name") or physical)
+            resource_id = "_".join(str(part) for part in (
+                inputs.get("zoneId"), fqdn, inputs.get("type"), inputs.get("setIdentifier")) if part)
+            out = {"fqdn": fqdn}
         elif service == "rds" and kind == "ClusterInstance":
-            instance = str(inputs.get("identifier") or f"{name}-{_digest(typ, name, length=7)}")
+            instance = str(inputs.get("identifier") or f"{name}-{_digest(typ, seed, length=7)}")
             resource_id = instance
             out.update(arn=f"arn:aws:rds:{region}:{acct}:db:{instance}", identifier=instance,
-                       endpoint=f"{instance}.c{_digest(name, length=11)}.{region}.rds.amazonaws.com",
+                       endpoint=f"{instance}.c{_digest(seed, length=11)}.{region}.rds.amazonaws.com",
                        port=5432)
         elif service == "rds":
-            host = f"{physical}.cluster-c{_digest(name, length=11)}.{region}.rds.amazonaws.com"
+            host = f"{physical}.cluster-c{_digest(seed, length=11)}.{region}.rds.amazonaws.com"
             out.update(arn=f"arn:aws:rds:{region}:{acct}:{resource.lower()}:{physical}",
                        endpoint=host, readerEndpoint=host.replace(".cluster-", ".cluster-ro-"),
-                       port=inputs.get("port", 5432), clusterResourceId=f"cluster-{_digest(name)}",
+                       port=inputs.get("port", 5432), clusterResourceId=f"cluster-{_digest(seed)}",
                        masterUserSecrets=[{"secretArn": f"arn:aws:secretsmanager:{region}:{acct}:"
-                                                        f"secret:rds!cluster-{_digest(name)}",
+                                                        f"secret:rds!cluster-{_digest(seed)}",
                                            "secretStatus": "active", "kmsKeyId": ""}])
         elif service == "elasticache" and kind in ("User", "UserGroup"):
             ident = str(inputs.get("userId") or inputs.get("userGroupId") or physical)
             out["arn"] = f"arn:aws:elasticache:{region}:{acct}:{resource.lower()}:{ident}"
             resource_id = ident
         elif service == "elasticache":
-            host = f"master.{physical}.{_digest(name, length=6)}.use1.cache.amazonaws.com"
+            host = f"master.{physical}.{_digest(seed, length=6)}.use1.cache.amazonaws.com"
             out.update(arn=f"arn:aws:elasticache:{region}:{acct}:replicationgroup:{physical}",
                        primaryEndpointAddress=host,
                        readerEndpointAddress=host.replace("master.", "replica."), port=6379)
         elif service == "opensearch" and kind == "Domain":
             physical = str(inputs.get("domainName") or physical)
             out.update(arn=f"arn:aws:es:{region}:{acct}:domain/{physical}",
-                       endpoint=f"vpc-{physical}-{_digest(name, length=26)}.{region}.es.amazonaws.com",
+                       endpoint=f"vpc-{physical}-{_digest(seed, length=26)}.{region}.es.amazonaws.com",
                        domainId=f"{acct}/{physical}")
         elif service == "cloudfront" and kind == "Distribution":
-            dist_id = f"E{_digest(name, length=13).upper()}"
+            dist_id = f"E{_digest(seed, length=13).upper()}"
             resource_id = dist_id
             out = {"arn": f"arn:aws:cloudfront::{acct}:distribution/{dist_id}",
-                   "domainName": f"d{_digest(name, length=13)}.cloudfront.net",
-                   "hostedZoneId": "Z2FDTNDATAQYW2", "etag": _digest(name, "etag")}
+                   "domainName": f"d{_digest(seed, length=13)}.cloudfront.net",
+                   "hostedZoneId": "Z2FDTNDATAQYW2", "etag": _digest(seed, "etag")}
         elif service == "wafv2":
             scope = "global" if inputs.get("scope") == "CLOUDFRONT" else "regional"
             out["arn"] = f"arn:aws:wafv2:{region}:{acct}:{scope}/{resource.lower()}/{physical}/" \
-                         f"{_digest(name, length=8)}"
+                         f"{_digest(seed, length=8)}"
         elif service == "lambda" and kind == "Function":
             out.update(arn=f"arn:aws:lambda:{region}:{acct}:function:{physical}",
                        invokeArn=f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/"
@@ -233,7 +251,7 @@ class OfflineMocks(pulumi.runtime.Mocks):
             out["repositoryUrl"] = f"{acct}.dkr.ecr.{region}.amazonaws.com/{physical}"
         elif service == "secretsmanager":
             out["arn"] = f"arn:aws:secretsmanager:{region}:{acct}:secret:{physical}-" \
-                         f"{_digest(name, length=6)}"
+                         f"{_digest(seed, length=6)}"
             resource_id = out["arn"]
         elif service == "dynamodb" and kind == "Table":
             out["streamArn"] = f"{arn}/stream/2026-11-25T00:00:00.000"
@@ -254,7 +272,7 @@ class OfflineMocks(pulumi.runtime.Mocks):
             out.update(arn=f"arn:aws:ses:{region}:{acct}:identity/{identity}", identityType="DOMAIN",
                        dkimSigningAttributes={**(inputs.get("dkimSigningAttributes") or {}),
                                               "status": "PENDING", "tokens": [
-                                                  _digest(name, str(i), length=32) for i in range(3)]})
+                                                  _digest(seed, str(i), length=32) for i in range(3)]})
             resource_id = identity
         elif service == "sesv2" and kind == "ConfigurationSet":
             config_set = str(inputs.get("configurationSetName") or physical)
