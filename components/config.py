@@ -176,6 +176,19 @@ class MultiRegionConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class UsageConfig:
+    """Usage the cost estimate assumes (docs/cost.md); the estimator reads the same keys."""
+
+    traffic_percent: int
+    edge_cache_hit_percent: int
+    response_kb: int
+    requests_per_order: int
+    database_gb: int
+    static_assets_gb: int
+    log_kb_per_request: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class StackConfig:
     stack: str
     environment: Environment
@@ -189,6 +202,7 @@ class StackConfig:
     events: EventsConfig
     observability: ObservabilityConfig
     multi_region: MultiRegionConfig
+    usage: UsageConfig
 
     @property
     def is_prod(self) -> bool:
@@ -576,11 +590,22 @@ def parse_stack_config(raw: Mapping[str, str], *, stack: str,
         stack=stack, environment=environment, region=region, log_retention_days=retention,
         spike_factor=reader.integer("spikeFactor", minimum=1, maximum=100),
         network=network, edge=edge, web=web, data=data, events=events,
-        observability=observability, multi_region=multi_region)
+        observability=observability, multi_region=multi_region, usage=_usage(reader))
     unread = set(schema) - reader.read
     if unread:  # every declared key must mean something
         raise KeyError(f"declared in Pulumi.yaml but never read: {', '.join(sorted(unread))}")
     return config
+
+
+def _usage(reader: _Reader) -> UsageConfig:
+    return UsageConfig(
+        traffic_percent=reader.integer("usageTrafficPercent", minimum=0, maximum=1000),
+        edge_cache_hit_percent=reader.integer("usageEdgeCacheHitPercent", minimum=0, maximum=95),
+        response_kb=reader.integer("usageResponseKb", minimum=1, maximum=1_048_576),
+        requests_per_order=reader.integer("usageRequestsPerOrder", minimum=1),
+        database_gb=reader.integer("usageDatabaseGb", minimum=1, maximum=131_072),
+        static_assets_gb=reader.integer("usageStaticAssetsGb", minimum=0),
+        log_kb_per_request=reader.integer("usageLogKbPerRequest", minimum=0, maximum=1024))
 
 
 def _multi_region(reader: _Reader, region: str) -> MultiRegionConfig:

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from offline.cost import CostReport, cost_report
 from offline.engine import PROJECT, PROJECT_DIR, ProgramError, Snapshot, run_program
 from offline.render import (
     PolicyInfo,
@@ -41,8 +42,12 @@ class PolicyPackError(Exception):
 
 def run_preview(stack: str, *, policies: bool = True, policy_config: Mapping[str, Any] | None = None,
                 overrides: Mapping[str, Any] | None = None, project_dir: Path = PROJECT_DIR,
-                pack_dir: Path = DEFAULT_PACK) -> PreviewResult:
-    """Run the program (preview mode) and, unless `policies` is false, the pack on what it made."""
+                pack_dir: Path = DEFAULT_PACK, cost_compare: bool | None = None) -> PreviewResult:
+    """Run the program (preview mode) and, unless `policies` is false, the pack on what it made.
+
+    The cost estimate is always shown; `cost_compare` also runs the stack with the second Region
+    flipped to show the multiplier (None: only when the stack has multiRegion on).
+    """
     started = time.perf_counter()
     try:
         snapshot = run_program(stack, preview=True, overrides=overrides,
@@ -50,18 +55,23 @@ def run_preview(stack: str, *, policies: bool = True, policy_config: Mapping[str
     except ProgramError as error:
         return PreviewResult(stack=stack, snapshot=None, policies=None, error=str(error),
                              timings={"programSeconds": time.perf_counter() - started})
+    compare = cost_compare if cost_compare is not None else \
+        snapshot.config.get(f"{PROJECT}:multiRegion") == "true"
+    cost = cost_report(snapshot, compare=compare, project_dir=project_dir, overrides=overrides)
     return preview_of(snapshot, policies=policies, policy_config=policy_config, pack_dir=pack_dir,
-                      timings={"programSeconds": time.perf_counter() - started})
+                      timings={"programSeconds": time.perf_counter() - started}, cost=cost)
 
 
 def preview_of(snapshot: Snapshot, *, policies: bool = True,
                policy_config: Mapping[str, Any] | None = None, pack_dir: Path = DEFAULT_PACK,
-               timings: Mapping[str, float] | None = None) -> PreviewResult:
+               timings: Mapping[str, float] | None = None,
+               cost: CostReport | None = None) -> PreviewResult:
     """The preview of a recorded snapshot: the pack's verdict on it, unless `policies` is false."""
     times = dict(timings or {})
+    cost = cost if cost is not None else cost_report(snapshot)
     if not policies:
         return PreviewResult(stack=snapshot.stack, snapshot=snapshot, policies=None,
-                             policies_skipped=True, timings=times)
+                             policies_skipped=True, timings=times, cost=cost)
     started = time.perf_counter()
     try:
         outcome: PolicyOutcome | None = analyze(snapshot, pack_dir, policy_config or {})
@@ -70,7 +80,7 @@ def preview_of(snapshot: Snapshot, *, policies: bool = True,
         outcome, error = None, f"policy pack {pack_dir.name}: {failure}"
     times["policiesSeconds"] = time.perf_counter() - started
     return PreviewResult(stack=snapshot.stack, snapshot=snapshot, policies=outcome, error=error,
-                         timings=times)
+                         timings=times, cost=cost)
 
 
 def analyze(snapshot: Snapshot, pack_dir: Path, config: Mapping[str, Any]) -> PolicyOutcome:
@@ -137,6 +147,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="also write the pull-request comment body to FILE (CI)")
     parser.add_argument("--json-file", type=Path, metavar="FILE",
                         help="also write the machine-readable document to FILE (CI)")
+    parser.add_argument("--cost-compare", action="store_true",
+                        help="also estimate the stack with the second Region flipped (two more program "
+                             "runs) and show the multi-Region multiplier; automatic with multiRegion on")
     parser.add_argument("--diagram", type=Path, metavar="DIR",
                         help="also draw this stack's architecture to DIR/diagram.mmd and, with "
                              "Graphviz, DIR/diagram.svg")
@@ -166,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     result = run_preview(args.stack, policies=not args.no_policies, policy_config=policy_config,
                          overrides=dict(args.config), project_dir=args.cwd,
-                         pack_dir=args.policy_pack)
+                         pack_dir=args.policy_pack, cost_compare=True if args.cost_compare else None)
     if args.json:
         print(render_json(result))
     elif args.markdown:

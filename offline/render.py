@@ -11,11 +11,14 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from google.protobuf import json_format
 
 from offline.engine import PROJECT, UNKNOWN, Resource, Snapshot
+
+if TYPE_CHECKING:
+    from offline.cost import CostReport
 
 UNKNOWN_TEXT = "[unknown]"
 SECRET_TEXT = "[secret]"
@@ -92,6 +95,7 @@ class PreviewResult:
     error: str | None = None  # the one line that says why the program or the pack failed
     policies_skipped: bool = False
     timings: Mapping[str, float] = field(default_factory=dict)
+    cost: CostReport | None = None  # the monthly estimate (offline.cost), shown after the summary
 
     @property
     def exit_code(self) -> int:
@@ -285,6 +289,8 @@ def render_text(result: PreviewResult) -> str:
     if snapshot is not None:
         lines += _text_outputs(snapshot)
         lines += _text_summary(snapshot)
+    if result.cost is not None:
+        lines += result.cost.text_lines()
     return "\n".join(lines)  # the error, if any, goes to stderr (offline.preview)
 
 
@@ -415,6 +421,7 @@ def to_document(result: PreviewResult) -> dict[str, Any]:
                      for p in outcome.policies],
     }
     document["policiesSkipped"] = result.policies_skipped
+    document["cost"] = result.cost.to_dict() if result.cost is not None else None
     return document
 
 
@@ -448,6 +455,8 @@ def render_markdown(result: PreviewResult) -> str:
         parts += ["```text", f"error: {result.error}", "```", ""]
     parts += _markdown_violations(result)
     parts += _markdown_summary(result)
+    if result.cost is not None:
+        parts += result.cost.markdown_lines()
     body = "\n".join(parts)
     details = _markdown_details(result, tree=True)
     if len(body) + len(details) > MARKDOWN_LIMIT:  # a very large stack: drop the tree, not the rest

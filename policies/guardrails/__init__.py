@@ -12,6 +12,7 @@ from pulumi_policy import Policy
 from . import (
     architecture,
     availability,
+    budget,
     cardholder_data,
     cloudformation,
     eks,
@@ -29,5 +30,5 @@ PACK_NAME = "ecommerce-guardrails"
 POLICIES: list[Policy] = [
     *eks.POLICIES, *availability.POLICIES, *payments.POLICIES, *cardholder_data.POLICIES,
     *encryption.POLICIES, *exposure.POLICIES, *secrets.POLICIES, *iam.POLICIES, *resilience.POLICIES,
-    *cloudformation.POLICIES, *architecture.POLICIES, *operations.POLICIES,
+    *cloudformation.POLICIES, *architecture.POLICIES, *operations.POLICIES, *budget.POLICIES,
 ]

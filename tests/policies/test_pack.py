@@ -31,7 +31,7 @@ MANDATORY = {
 ADVISORY = {
     "dynamodb-catalog-disallow", "multi-region-require-trigger", "observability-require-apm-at-scale",
     "dynamodb-table-require-ttl", "datastore-require-deletion-protection", "datastore-require-backups",
-    "dlq-require-alarm", "audit-logging-required",
+    "dlq-require-alarm", "audit-logging-required", "stack-monthly-budget",
 }
 EKS = 'aws.eks.Cluster("legacy-k8s", role_arn="arn:aws:iam::1:role/eks", vpc_config={"subnet_ids": ["s-1"]})'
 

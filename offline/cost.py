@@ -1,0 +1,235 @@
+"""The monthly cost estimate of a recorded snapshot, and what the second Region multiplies it by.
+
+The estimator and its dated price table live in the policy pack (`policies/guardrails/cost.py`,
+`prices.json`), so the pack's `stack-monthly-budget` policy and `make preview` price the same
+resources the same way. This module feeds it a snapshot (the resources as the engine hands them to
+a stack policy: outputs, parents, providers, property dependencies) and renders the result.
+
+    from offline.cost import estimate_snapshot, compare_multi_region
+    estimate = estimate_snapshot(snapshot)            # per tier, per Region, total, top drivers
+    comparison = compare_multi_region("prod")         # the same stack with multiRegion off and on
+    comparison.multiplier                             # on / off
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from offline.engine import PROJECT, PROJECT_DIR, ProgramError, Resource, Snapshot, run_program, stack_config
+from policies.guardrails.common import Res, plain
+from policies.guardrails.cost import GLOBAL, Estimate, PriceTable, estimate, money, short_type
+
+# What turns the second Region on for a comparison run, unless the stack already sets it.
+MULTI_REGION_OVERRIDES: Mapping[str, str] = {
+    f"{PROJECT}:multiRegion": "true",
+    f"{PROJECT}:secondaryRegion": "eu-central-1",
+    f"{PROJECT}:multiRegionTrigger": "region-outage-cost-case",
+    f"{PROJECT}:multiRegionTriggerReference": "cost estimate: what the second Region would cost",
+    f"{PROJECT}:hostedZoneId": "Z0123456789ABCDEFGHIJ",
+    f"{PROJECT}:secondaryOriginCertificateArn":
+        "arn:aws:acm:eu-central-1:123456789012:certificate/00000000-0000-4000-8000-000000000000",
+}
+
+
+def resources_of(snapshot: Snapshot) -> list[Res]:
+    """The snapshot's resources as a stack policy sees them (unknowns marked, provider inputs)."""
+    by_urn = {r.urn: r for r in snapshot}
+    default_provider = {"region": snapshot.config.get("aws:region", "us-east-1")}
+    converted = []
+    for resource in snapshot:
+        provider_urn = resource.provider_urn
+        provider = by_urn.get(provider_urn) if provider_urn else None
+        converted.append(Res(
+            type=resource.type, name=resource.name, urn=resource.urn,
+            props=plain(_props(resource)),
+            provider=plain(provider.inputs) if provider is not None else dict(default_provider),
+            parent=resource.parent, dependencies=resource.dependencies,
+            property_dependencies=dict(resource.property_dependencies)))
+    return converted
+
+
+def _props(resource: Resource) -> dict[str, Any]:
+    """What AnalyzeStack sends: the outputs (every input, plus what the provider computed)."""
+    return {**resource.inputs, **resource.outputs} if resource.custom else dict(resource.inputs)
+
+
+def estimate_snapshot(snapshot: Snapshot, prices: PriceTable | None = None) -> Estimate:
+    return estimate(resources_of(snapshot), config=snapshot.config, project=PROJECT, prices=prices)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The same stack with the second Region off and on."""
+
+    off: Estimate
+    on: Estimate
+    secondary_region: str
+
+    @property
+    def multiplier(self) -> float:
+        return self.on.total / self.off.total if self.off.total else float("nan")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"secondaryRegion": self.secondary_region, "monthlyOff": round(self.off.total, 2),
+                "monthlyOn": round(self.on.total, 2), "multiplier": round(self.multiplier, 3),
+                "byTierOff": {k: round(v, 2) for k, v in self.off.by_tier().items()},
+                "byTierOn": {k: round(v, 2) for k, v in self.on.by_tier().items()}}
+
+
+def multi_region_enabled(snapshot: Snapshot) -> bool:
+    return snapshot.config.get(f"{PROJECT}:multiRegion") == "true"
+
+
+def compare_multi_region(stack: str, *, preview: bool = True,
+                         overrides: Mapping[str, Any] | None = None, known: Snapshot | None = None,
+                         project_dir: Path = PROJECT_DIR) -> Comparison:
+    """Estimate `stack` with multiRegion off and on (`known`: an already recorded run of either).
+
+    Keys the stack or `overrides` already set (e.g. its secondaryRegion) win over the defaults
+    that turn the second Region on. Raises ProgramError when a run fails.
+    """
+    base = dict(overrides or {})
+    stack_values, _secrets = stack_config(stack, project_dir)
+    own = {k: v for k, v in stack_values.items() if k in MULTI_REGION_OVERRIDES and v and v != "false"}
+    runs = {"false": {**base, f"{PROJECT}:multiRegion": "false"},
+            "true": {**MULTI_REGION_OVERRIDES, **own, **base, f"{PROJECT}:multiRegion": "true"}}
+    snapshots = {}
+    for switch, switch_overrides in runs.items():
+        if known is not None and (known.config.get(f"{PROJECT}:multiRegion") == "true") == (switch == "true"):
+            snapshots[switch] = known
+        else:
+            snapshots[switch] = run_program(stack, preview=preview, overrides=switch_overrides,
+                                            program=project_dir / "__main__.py", project_dir=project_dir)
+    on = snapshots["true"]
+    return Comparison(off=estimate_snapshot(snapshots["false"]), on=estimate_snapshot(on),
+                      secondary_region=on.config.get(f"{PROJECT}:secondaryRegion", ""))
+
+
+@dataclass(frozen=True)
+class CostReport:
+    """What `make preview` shows about cost: the estimate and, when run, the multi-Region comparison."""
+
+    estimate: Estimate | None
+    comparison: Comparison | None = None
+    error: str | None = None  # why there is no estimate, or no comparison
+
+    def text_lines(self) -> list[str]:
+        if self.estimate is None:
+            return [f"Estimated monthly cost: not available ({self.error})", ""]
+        return text_lines(self.estimate, self.comparison, self.error)
+
+    def to_dict(self) -> dict[str, Any] | None:
+        if self.estimate is None:
+            return {"error": self.error}
+        return document(self.estimate, self.comparison, self.error)
+
+    def markdown_lines(self) -> list[str]:
+        if self.estimate is None:
+            return [f"Estimated monthly cost: not available ({self.error}).", ""]
+        return markdown_lines(self.estimate, self.comparison, self.error)
+
+
+NOT_COMPARED = "run `make preview ARGS=--cost-compare` to estimate this stack with the second Region on"
+
+
+def cost_report(snapshot: Snapshot, *, compare: bool = False, project_dir: Path = PROJECT_DIR,
+                overrides: Mapping[str, Any] | None = None) -> CostReport:
+    """The estimate of `snapshot` and, with `compare`, the same stack with the second Region flipped."""
+    try:
+        estimate_ = estimate_snapshot(snapshot)
+    except Exception as error:  # the preview still shows the plan and the policies
+        return CostReport(None, error=f"the estimator failed: {type(error).__name__}: {error}")
+    if not compare:
+        return CostReport(estimate_, error=None if multi_region_enabled(snapshot) else NOT_COMPARED)
+    try:
+        comparison = compare_multi_region(snapshot.stack, preview=snapshot.preview, known=snapshot,
+                                          overrides=overrides, project_dir=project_dir)
+    except ProgramError as error:
+        return CostReport(estimate_, error=f"the comparison run failed: {error}")
+    return CostReport(estimate_, comparison)
+
+
+# ----------------------------------------------------------------------------------------------
+# Rendering (used by offline/render.py)
+
+
+def text_lines(estimate_: Estimate, comparison: Comparison | None = None,
+               comparison_error: str | None = None) -> list[str]:
+    prices = estimate_.prices
+    lines = [f"Estimated monthly cost: {money(estimate_.total)} (on-demand list prices as of "
+             f"{prices.as_of_text}, {prices.data.get('currency', 'USD')}; prices.json)"]
+    regions = estimate_.by_region()
+    tiers = estimate_.by_tier_and_region()
+    columns = list(regions)
+    width = max([len(t) for t in tiers] + [4])
+    header = "  ".join(f"{_region_label(c):>13}" for c in columns)
+    lines.append(f"    {'tier':<{width}}  {header}  {'total':>10}")
+    for tier, total in estimate_.by_tier().items():
+        row = tiers.get(tier, {})
+        cells = "  ".join(f"{money(row[c]) if c in row else '-':>13}" for c in columns)
+        lines.append(f"    {tier:<{width}}  {cells}  {money(total):>10}")
+    cells = "  ".join(f"{money(v):>13}" for v in regions.values())
+    lines.append(f"    {'total':<{width}}  {cells}  {money(estimate_.total):>10}")
+    lines.append("  top cost drivers:")
+    lines += [f"    {money(c.monthly):>10}  {c.name} ({short_type(c.type)}, {c.region})"
+              for c in estimate_.top(5)]
+    if comparison is not None:
+        lines.append(f"  second Region ({comparison.secondary_region}): {money(comparison.off.total)} off, "
+                     f"{money(comparison.on.total)} on: x{comparison.multiplier:.2f}")
+    elif comparison_error:
+        lines.append(f"  second Region: not compared ({comparison_error})")
+    lines.append("  assumes: " + "; ".join(f"{label} {value}" for label, value
+                                           in estimate_.usage.assumptions()[:4]))
+    if estimate_.unpriced:
+        lines.append(f"  not priced ({len(estimate_.unpriced)}): " + ", ".join(
+            f"{u.name} ({short_type(u.type)}: {u.reason})" for u in estimate_.unpriced[:5]))
+    lines += [f"  note: {note}" for note in estimate_.notes]
+    lines.append("")
+    return lines
+
+
+def document(estimate_: Estimate, comparison: Comparison | None = None,
+             comparison_error: str | None = None) -> dict[str, Any]:
+    result = estimate_.to_dict(lines=True)
+    result["multiRegion"] = comparison.to_dict() if comparison is not None else None
+    if comparison is None and comparison_error:
+        result["multiRegionError"] = comparison_error
+    return result
+
+
+def markdown_lines(estimate_: Estimate, comparison: Comparison | None = None,
+                   comparison_error: str | None = None) -> list[str]:
+    prices = estimate_.prices
+    regions = list(estimate_.by_region())
+    tiers = estimate_.by_tier_and_region()
+    lines = [f"#### Estimated monthly cost: {money(estimate_.total)}", "",
+             f"On-demand list prices as of {prices.as_of_text} ({prices.data.get('currency', 'USD')}), "
+             "from `policies/guardrails/prices.json`; usage from the stack config (see docs/cost.md).", "",
+             "| Tier | " + " | ".join(_region_label(r) for r in regions) + " | Total |",
+             "|---|" + "---:|" * (len(regions) + 1)]
+    for tier, total in estimate_.by_tier().items():
+        row = tiers.get(tier, {})
+        lines.append(f"| {tier} | " + " | ".join(money(row[r]) if r in row else "-" for r in regions)
+                     + f" | {money(total)} |")
+    lines.append("| **total** | " + " | ".join(money(v) for v in estimate_.by_region().values())
+                 + f" | **{money(estimate_.total)}** |")
+    lines.append("")
+    drivers = ", ".join(f"`{c.name}` ({short_type(c.type)}) {money(c.monthly)}" for c in estimate_.top(5))
+    lines.append(f"Top cost drivers: {drivers}.")
+    if comparison is not None:
+        lines.append(f"Second Region ({comparison.secondary_region}): {money(comparison.off.total)} off, "
+                     f"{money(comparison.on.total)} on, **x{comparison.multiplier:.2f}**.")
+    elif comparison_error:
+        lines.append(f"Second Region: not compared ({comparison_error}).")
+    if estimate_.unpriced:
+        lines.append(f"Not priced ({len(estimate_.unpriced)}): "
+                     + ", ".join(f"`{u.name}` ({short_type(u.type)})" for u in estimate_.unpriced[:10]) + ".")
+    lines.append("")
+    return lines
+
+
+def _region_label(region: str) -> str:
+    return "global (edge)" if region == GLOBAL else region
