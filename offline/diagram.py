@@ -327,9 +327,16 @@ def _groups(snapshot: Snapshot, nodes: dict[str, Node]) -> tuple[tuple[Group, ..
     def _child_components(urn: str) -> list[str]:
         return sorted(c.urn for c in components.values() if c.parent == urn)
 
+    taken: set[str] = set()  # a multi-Region stack has the same components in each Region
+
     def component_group(urn: str) -> Group:
         resource = components[urn]
-        return Group(id=f"c_{_slug(resource.type.rsplit(':', 1)[-1])}_{_slug(resource.name)}",
+        base = f"c_{_slug(resource.type.rsplit(':', 1)[-1])}_{_slug(resource.name)}"
+        group_id, n = base, 2
+        while group_id in taken:
+            group_id, n = f"{base}_{n}", n + 1
+        taken.add(group_id)
+        return Group(id=group_id,
                      label=f"{resource.type.rsplit(':', 1)[-1]} {resource.name}",
                      nodes=tuple(sorted(direct.get(urn, []), key=lambda n: n.id)),
                      groups=tuple(component_group(c) for c in _child_components(urn) if holds_nodes(c)))

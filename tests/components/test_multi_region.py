@@ -6,6 +6,7 @@ nearest healthy ALB; with it off, none of it exists."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from components.config import ConfigError, parse_stack_config
 from components.database import GlobalRole, RelationalDatabase
 from components.stack import TRIGGER_TAG
+from offline import diagram
 from offline.analyzer import POLICY_PACK_DIR, PolicyPackProcess
 from offline.engine import ProgramError, Resource, Snapshot, run_program, stack_config
 from tests.components.conftest import default_tags, taggable
@@ -406,6 +408,15 @@ def test_the_policy_pack_blocks_nothing_and_sees_the_trigger(multi_region: Snaps
     pack.configure({"multi-region-require-trigger": {"triggerConfigKeys": ["noSuchKey"],
                                                      "triggerTagKeys": ["no-such-tag"]}})
     assert len(pack.analyze(multi_region).of_policy("multi-region-require-trigger")) == 1
+
+
+def test_the_architecture_diagram_keeps_each_region_s_components_apart(multi_region: Snapshot) -> None:
+    # GIVEN the same components in two Regions WHEN the diagram is drawn
+    mermaid = diagram.to_mermaid(diagram.build(multi_region))
+    # THEN every component group has its own id (Mermaid merges groups that share one)
+    groups = re.findall(r"subgraph (\w+)", mermaid)
+    assert len(groups) == len(set(groups))
+    assert "c_RelationalDatabase_database_2" in groups
 
 
 # ----------------------------------------------------------------------------------------------
