@@ -18,8 +18,6 @@ import functools
 import json
 import os
 import secrets
-import shutil
-import subprocess
 import sys
 import tempfile
 import uuid
@@ -60,25 +58,9 @@ os.environ.update({
 from moto import mock_aws  # noqa: E402  (after the environment, as in Lambda)
 
 from tests.app.stripe_standin import StripeStandIn  # noqa: E402
+from tests.support.postgres import PostgresServer, PostgresUnavailable  # noqa: E402
 
 # --- PostgreSQL ----------------------------------------------------------------------------------
-
-
-def _bindir() -> Path | None:
-    if os.environ.get("PG_BINDIR"):
-        return Path(os.environ["PG_BINDIR"])
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
-                   key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
-    if found:
-        return found[-1].parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb else None
-
-
-def _run(args: list[str]) -> None:
-    result = subprocess.run(args, capture_output=True, text=True, check=False, timeout=60)
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(args[:4])}... failed: {result.stdout}{result.stderr}")
 
 
 @pytest.fixture(scope="session")
@@ -88,32 +70,21 @@ def postgres() -> Iterator[str]:
 
     from shop.migrate import apply_migrations
 
-    bindir = _bindir()
-    if bindir is None:
-        pytest.fail("PostgreSQL server binaries not found: `make test` installs the postgresql package "
-                    "(scripts/install-system-packages.sh), or set PG_BINDIR")
-    as_postgres: list[str] = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    PG_DIR.mkdir(mode=0o700)
-    if as_postgres:
-        shutil.chown(PG_DIR, user="postgres", group="postgres")
-    data = PG_DIR / "data"
-    _run([*as_postgres, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-          "--no-sync", "-E", "UTF8", "--locale=C"])
-    options = (f"-k {PG_DIR} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
-               "-c full_page_writes=off -c max_connections=200")
-    _run([*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(PG_DIR / "server.log"), "-w",
-          "-t", "60", "-o", options, "start"])
+    server = PostgresServer(PG_DIR)
     try:
-        with psycopg.connect(f"postgresql://postgres@/postgres?host={PG_DIR}", autocommit=True) as conn:
-            conn.execute("CREATE DATABASE shop")
+        server.start()
+    except PostgresUnavailable as error:
+        server.stop()
+        pytest.fail(str(error))
+    try:
+        url = server.create_database("shop")
+        assert url == DATABASE_URL
         with psycopg.connect(DATABASE_URL, autocommit=True, row_factory=psycopg.rows.dict_row) as conn:
             apply_migrations(conn)  # type: ignore[arg-type]
         yield DATABASE_URL
     finally:
         _close_handler_runtimes()
-        subprocess.run([*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True, check=False, timeout=60)
-        shutil.rmtree(PG_DIR, ignore_errors=True)
+        server.stop()
 
 
 def _close_handler_runtimes() -> None:

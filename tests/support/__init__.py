@@ -1,0 +1,1 @@
+"""Test support shared by the test suite and the benchmarks (bench/): real servers started locally."""
