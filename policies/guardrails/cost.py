@@ -543,6 +543,7 @@ class _Context:
         self._invocations: dict[str, float] = {}
         self._messages: dict[str, float] = {}
         self.notes: set[str] = set()  # what a reader of the estimate should know
+        self._serving: set[str] | None = None
 
     # -- places ------------------------------------------------------------------------------
     def region(self, resource: Res) -> str:
@@ -567,7 +568,7 @@ class _Context:
     @property
     def serving_regions(self) -> set[str]:
         """Regions that serve traffic: they run a load balancer or an ECS service."""
-        if not hasattr(self, "_serving"):
+        if self._serving is None:
             self._serving = {self.region(r) for r in self.of_type(*LOAD_BALANCERS, ECS_SERVICE)}
         return self._serving
 
