@@ -196,7 +196,7 @@ def document(estimate_: Estimate, comparison: Comparison | None = None,
     result = estimate_.to_dict(lines=True)
     result["multiRegion"] = comparison.to_dict() if comparison is not None else None
     if comparison is None and comparison_error:
-        result["multiRegionError"] = comparison_error
+        result["multiRegionNote"] = comparison_error
     return result
 
 

@@ -543,6 +543,7 @@ class _Context:
         self._invocations: dict[str, float] = {}
         self._messages: dict[str, float] = {}
         self.notes: set[str] = set()  # what a reader of the estimate should know
+        self.fully_traced: dict[str, float] = {}  # service -> X-Ray $/month at 100% sampling
         self._serving: set[str] | None = None
 
     # -- places ------------------------------------------------------------------------------
@@ -872,10 +873,7 @@ def _ecs_service(resource: Res, ctx: _Context) -> list[Charge]:
                               requests * share / 1e6, "xray.traceMillion"))
     if share == 1.0 and sampler is None and requests:
         price, _column = ctx.prices.unit_price("xray.traceMillion", ctx.region(resource))
-        ctx.notes.add(f"{resource.name} ({ctx.region(resource)}): every request is traced to X-Ray, "
-                      f"{money(requests / 1e6 * price)}/month: no OTEL_TRACES_SAMPLER is set and the "
-                      "OpenTelemetry default samples all; OTEL_TRACES_SAMPLER=parentbased_traceidratio "
-                      "with OTEL_TRACES_SAMPLER_ARG=0.05 would record 5%")
+        ctx.fully_traced[f"{resource.name} ({ctx.region(resource)})"] = requests / 1e6 * price
     return charges
 
 
@@ -1593,6 +1591,11 @@ def estimate(resources: StackGraph | Sequence[Any], *, config: Mapping[str, str]
         if not priced:
             free[resource.type] += 1
         lines += priced
+    if ctx.fully_traced:
+        notes.add(f"every request of {', '.join(sorted(ctx.fully_traced))} is traced to X-Ray, "
+                  f"{money(sum(ctx.fully_traced.values()))}/month: no OTEL_TRACES_SAMPLER is set and the "
+                  "OpenTelemetry default samples all; OTEL_TRACES_SAMPLER=parentbased_traceidratio with "
+                  "OTEL_TRACES_SAMPLER_ARG=0.05 would record 5%")
     return Estimate(lines=tuple(lines), unpriced=tuple(unpriced), free=dict(free), usage=usage,
                     prices=table, notes=tuple(sorted(notes | ctx.notes)))
 
