@@ -69,8 +69,11 @@ if shop.multi_region is not None:  # docs/multi-region.md
     pulumi.export("staticAssetsReplicaBucket", shop.multi_region.static_replica.bucket_name)
     pulumi.export("secondary", {
         "vpcId": second.network.vpc_id, "albDnsName": second.web.alb_dns_name,
+        "databaseClusterArn": second.database.cluster_arn,
         "databaseReaderEndpoint": second.database.reader_endpoint,
         "databaseProxyEndpoint": second.database.proxy_endpoint,
+        "databaseProxyReadOnlyEndpoint": second.database.proxy_read_only_endpoint,
+        "ecrRepositoryUrls": second.web.repository_urls,
         "sessionsTableName": second.user_state.sessions_table_name,
         "idempotencyTableName": second.user_state.idempotency_table_name,
         "searchEndpoint": second.search.endpoint, "eventBusName": second.bus.bus_name,

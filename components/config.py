@@ -173,6 +173,8 @@ class MultiRegionConfig:
     """The Route 53 zone of the origin host name: its latency records pick a Region."""
     secondary_origin_certificate_arn: str | None = None
     """The secondary Region's ACM certificate for the origin host name (its ALB's listener)."""
+    writer_region: str | None = None
+    """Where the global database writes now, when a failover moved it (None: the primary Region)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -618,7 +620,12 @@ def _multi_region(reader: _Reader, region: str) -> MultiRegionConfig:
                                   allowed="a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ")
     certificate = reader.optional_string("secondaryOriginCertificateArn", pattern=_ARN_ACM,
                                          allowed="an ACM certificate ARN")
+    writer = reader.optional_string("databaseWriterRegion", pattern=_REGION,
+                                    allowed="an AWS Region such as eu-central-1")
     if not enabled:
+        if writer not in (None, region):
+            raise reader.fail("databaseWriterRegion", f"= {writer!r} is not allowed: aws:region "
+                                                      f"{region} (multiRegion is off)")
         return MultiRegionConfig(enabled=False)
     if secondary is None:
         raise reader.fail("secondaryRegion", "is missing: multiRegion is true, so name the "
@@ -645,7 +652,11 @@ def _multi_region(reader: _Reader, region: str) -> MultiRegionConfig:
     if certificate.split(":")[3] != secondary:
         raise reader.fail("secondaryOriginCertificateArn", f"must be in secondaryRegion {secondary} "
                                                            "(that Region's ALB uses it)")
+    if writer not in (None, region, secondary):
+        raise reader.fail("databaseWriterRegion", f"= {writer!r} is not allowed: aws:region "
+                                                  f"{region} or secondaryRegion {secondary}")
     return MultiRegionConfig(enabled=True, secondary_region=secondary, trigger=trigger,
                              trigger_reference=reference.strip(), hosted_zone_id=zone,
-                             secondary_origin_certificate_arn=certificate)
+                             secondary_origin_certificate_arn=certificate,
+                             writer_region=writer if writer != region else None)
 

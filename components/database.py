@@ -13,9 +13,10 @@ In a multi-Region stack the cluster has a `GlobalRole` in an Aurora Global Datab
   drawn by Secrets Manager into a secret of this stack (JSON, KMS-encrypted, replicated), passed to
   RDS write-only, and read back by the proxies; no value appears in the program or its config.
 - SECONDARY: a read-only cluster in another Region, made only of readers spread over its AZs. It
-  sets no database name and no master credentials (both come from the global database), forwards
-  writes to the primary (global write forwarding), and its proxy's read-only endpoint serves the
-  Region's functions.
+  sets no database name and no master credentials (both come from the global database) and
+  forwards writes to the primary (global write forwarding).
+Both proxies get a read-only endpoint: whichever cluster is a secondary now (a failover swaps
+them) serves its Region's functions through it.
 """
 
 from __future__ import annotations
@@ -174,6 +175,9 @@ class RelationalDatabase(pulumi.ComponentResource):
     reader_endpoint: pulumi.Output[str]
     proxy_endpoint: pulumi.Output[str]
     """For Lambda functions: TLS and an IAM token (rds-db:connect on `proxy_arn`'s resource id)."""
+    proxy_read_only_endpoint: pulumi.Output[str] | None
+    """A global database's member: the proxy's readers, for the functions of a Region whose
+    cluster is a secondary now (write forwarding carries their writes)."""
     port: pulumi.Output[int]
     cluster_arn: pulumi.Output[str]
     cluster_identifier: pulumi.Output[str]
@@ -372,11 +376,11 @@ class RelationalDatabase(pulumi.ComponentResource):
             f"{name}-proxy", db_proxy_name=proxy.name, target_group_name=target_group.name,
             db_cluster_identifier=cluster.cluster_identifier,
             opts=pulumi.ResourceOptions(parent=self, depends_on=instances))
-        proxy_endpoint = proxy.endpoint
-        if membership is not None:
-            # A secondary has no writer: its readers take the functions' connections and forward
-            # their writes to the primary.
-            proxy_endpoint = aws.rds.ProxyEndpoint(
+        self.proxy_read_only_endpoint = None
+        if role is not GlobalRole.NONE:
+            # While the cluster is a secondary it has no writer: its readers take the functions'
+            # connections and forward their writes to the global database's writer.
+            self.proxy_read_only_endpoint = aws.rds.ProxyEndpoint(
                 f"{name}-proxy-readers", db_proxy_endpoint_name=physical_name(f"{name}-readers", 63),
                 db_proxy_name=proxy.name, target_role="READ_ONLY",
                 vpc_subnet_ids=list(args.subnet_ids), vpc_security_group_ids=[proxy_sg.id],
@@ -384,7 +388,7 @@ class RelationalDatabase(pulumi.ComponentResource):
 
         self.cluster_endpoint = cluster.endpoint
         self.reader_endpoint = cluster.reader_endpoint
-        self.proxy_endpoint = proxy_endpoint
+        self.proxy_endpoint = proxy.endpoint
         self.port = cluster.port
         self.cluster_arn = cluster.arn
         self.cluster_identifier = cluster.cluster_identifier

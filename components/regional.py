@@ -6,15 +6,18 @@ edge (CloudFront and WAF) is global and built once by `components.stack`; it han
 ALB the secret origin header (`OriginAccess`).
 
 What differs in the secondary Region, and why:
-- the Aurora cluster is the global database's SECONDARY (readers only, writes forwarded); the
-  app reads through its reader endpoint, the functions through its proxy's read-only endpoint;
+- the Aurora cluster is the global database's SECONDARY (readers only, writes forwarded);
 - carts are the primary's global table (a replica); sessions and idempotency records are its own;
 - no cache: the case study's second Region has none, and its readers are in-Region;
-- the scheduled jobs exist but are disabled: they write to the one writer database and run in the
-  primary Region only (a failover turns them on there);
 - SES sends from the same domain with a MAIL FROM domain of its own (`mail-<region>`), whose MX
   record names that Region's feedback endpoint;
 - the ALB uses `secondaryOriginCertificateArn`, a certificate of that Region.
+
+What follows the database's writer (`databaseWriterRegion`: the primary Region, unless a global
+failover or switchover moved it): in the writer Region the app connects to the cluster endpoint,
+the functions to the proxy's default endpoint, and the scheduled jobs run; in the other Region the
+app uses the reader endpoint and the functions the proxy's read-only endpoint (their writes are
+forwarded), and the jobs exist but are disabled, since they write to the one writer database.
 """
 
 from __future__ import annotations
@@ -165,6 +168,7 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
     """Every tier of one Region, wired together; the cross-tier grants last."""
     cfg = ctx.cfg
     secondary = ctx.role is RegionRole.SECONDARY
+    writes_here = ctx.region == (cfg.multi_region.writer_region or cfg.region)
     global_data = global_data or GlobalData()
     if secondary != (global_data.membership is not None and global_data.global_tables is not None):
         raise ValueError(f"{ctx.region}: a secondary Region joins the primary's global database and "
@@ -238,9 +242,10 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
                                      alarm_topic_arn=alarms.topic_arn,
                                      **({"mail_from_subdomain": f"mail-{ctx.region}"}
                                         if secondary else {})), opts=events_opts)
-    database_access = DatabaseAccess(proxy_endpoint=database.proxy_endpoint,
-                                     proxy_arn=database.proxy_arn, port=database.port,
-                                     database_name=database.database_name)
+    database_access = DatabaseAccess(
+        proxy_endpoint=database.proxy_endpoint if writes_here or database.proxy_read_only_endpoint
+        is None else database.proxy_read_only_endpoint,
+        proxy_arn=database.proxy_arn, port=database.port, database_name=database.database_name)
     consumer_access = {"email": email.sender_access()}  # beyond its queue, idempotency, database
     consumers = {spec.name: QueueConsumer(spec.name, QueueConsumerArgs(
         spec=spec, bus_name=bus.bus_name, functions=functions,
@@ -254,12 +259,12 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
         functions=functions, messaging_kms_key_arn=keys.messaging_key_arn,
         alarm_topic_arn=alarms.topic_arn,
         carts_table=TableRef(user_state.carts_table_name, user_state.carts_table_arn),
-        database=database_access, enabled=not secondary), opts=events_opts)
+        database=database_access, enabled=writes_here), opts=events_opts)
 
     # --- web: the ALB only CloudFront can reach, and the ECS services behind it ------------------
     service_env: dict[str, pulumi.Input[str]] = {
         # a secondary cluster has no writer: its readers serve reads and forward writes
-        "PGHOST": database.reader_endpoint if secondary else database.cluster_endpoint,
+        "PGHOST": database.cluster_endpoint if writes_here else database.reader_endpoint,
         "PGPORT": database.port.apply(str),
         "PGDATABASE": database.database_name, "CARTS_TABLE": user_state.carts_table_name,
         "SESSIONS_TABLE": user_state.sessions_table_name,

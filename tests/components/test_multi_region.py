@@ -119,6 +119,21 @@ def test_the_secondary_certificate_must_be_in_the_secondary_region() -> None:
         parse_stack_config(raw, stack="prod")
 
 
+@pytest.mark.parametrize(("overrides", "problem"), [
+    ({**MULTI_REGION, "ecommerce:databaseWriterRegion": "eu-west-1"},
+     "ecommerce:databaseWriterRegion = 'eu-west-1' is not allowed: aws:region us-east-1 or "
+     "secondaryRegion eu-central-1"),
+    ({"ecommerce:databaseWriterRegion": SECONDARY},
+     "ecommerce:databaseWriterRegion = 'eu-central-1' is not allowed: aws:region us-east-1 "
+     "(multiRegion is off)"),
+])
+def test_the_writer_region_is_one_of_the_stack_s_regions(overrides: dict, problem: str) -> None:
+    raw, _ = stack_config("prod", overrides=overrides)
+    with pytest.raises(ConfigError) as error:
+        parse_stack_config(raw, stack="prod")
+    assert str(error.value) == f"Pulumi.prod.yaml: {problem}"
+
+
 def test_off_creates_none_of_it(prod: Snapshot) -> None:
     # GIVEN prod as configured (multiRegion off by default)
     # THEN nothing of the second Region exists: one Region, no global data, no routing records
@@ -264,6 +279,59 @@ def test_the_primary_master_password_comes_from_a_replicated_secret(multi_region
     assert proxy.inputs["auths"][0]["secretArn"] == secret.outputs["arn"].replace(PRIMARY, SECONDARY)
 
 
+def app_environment(snapshot: Snapshot, region: str) -> dict[str, str]:
+    (storefront,) = [t for t in snapshot.of_type("aws:ecs/taskDefinition:TaskDefinition")
+                     if region_of(snapshot, t) == region and t.name.endswith("storefront")]
+    (app, *_) = json.loads(storefront.inputs["containerDefinitions"])
+    return {e["name"]: e["value"] for e in app["environment"]}
+
+
+def function_environment(snapshot: Snapshot, region: str, name: str) -> dict[str, str]:
+    (function,) = [f for f in snapshot.of_type("aws:lambda/function:Function")
+                   if f.name == name and region_of(snapshot, f) == region]
+    return dict(function.inputs["environment"]["variables"])
+
+
+def proxy_endpoints(snapshot: Snapshot, region: str) -> tuple[str, str]:
+    """The proxy's default (read/write) and read-only endpoints in `region`."""
+    (proxy,) = [p for p in snapshot.of_type("aws:rds/proxy:Proxy") if region_of(snapshot, p) == region]
+    (readers,) = [e for e in snapshot.of_type("aws:rds/proxyEndpoint:ProxyEndpoint")
+                  if region_of(snapshot, e) == region]
+    assert readers.inputs["targetRole"] == "READ_ONLY"
+    return proxy.outputs["endpoint"], readers.outputs["endpoint"]
+
+
+def test_each_region_connects_where_the_writer_is(multi_region: Snapshot) -> None:
+    # GIVEN the declared roles (the primary Region writes)
+    primary, secondary = clusters(multi_region)
+    # THEN the primary's app and functions write to its cluster and proxy; the secondary's read
+    # from its readers, which forward writes to the primary
+    assert app_environment(multi_region, PRIMARY)["PGHOST"] == primary.outputs["endpoint"]
+    assert app_environment(multi_region, SECONDARY)["PGHOST"] == secondary.outputs["readerEndpoint"]
+    for region, endpoint in ((PRIMARY, 0), (SECONDARY, 1)):
+        env = function_environment(multi_region, region, "fulfillment")
+        assert env["PGHOST"] == proxy_endpoints(multi_region, region)[endpoint]
+
+
+def test_after_a_failover_the_writer_region_setting_moves_writes_and_jobs(
+        multi_region: Snapshot) -> None:
+    # GIVEN the global database failed over to the secondary Region, and the runbook's setting
+    moved = run_program("prod", overrides={**MULTI_REGION, "ecommerce:databaseWriterRegion": SECONDARY})
+    primary, secondary = clusters(moved)
+    # THEN the secondary Region writes to its (now writer) cluster and runs the jobs; the primary
+    # Region reads from its readers and forwards its writes
+    assert app_environment(moved, SECONDARY)["PGHOST"] == secondary.outputs["endpoint"]
+    assert app_environment(moved, PRIMARY)["PGHOST"] == primary.outputs["readerEndpoint"]
+    assert function_environment(moved, SECONDARY, "fulfillment")["PGHOST"] == \
+        proxy_endpoints(moved, SECONDARY)[0]
+    assert function_environment(moved, PRIMARY, "fulfillment")["PGHOST"] == \
+        proxy_endpoints(moved, PRIMARY)[1]
+    schedules = {region_of(moved, s): s.inputs["state"] for s in moved.of_type(SCHEDULE)}
+    assert schedules == {PRIMARY: "DISABLED", SECONDARY: "ENABLED"}
+    # ... and nothing is created, deleted or renamed by it
+    assert {r.urn for r in moved.resources} == {r.urn for r in multi_region.resources}
+
+
 # ----------------------------------------------------------------------------------------------
 # DynamoDB: carts are global, sessions and idempotency records stay regional
 
@@ -294,10 +362,7 @@ def test_sessions_and_idempotency_records_are_never_replicated(multi_region: Sna
 
 def test_the_second_region_uses_the_carts_replica(multi_region: Snapshot) -> None:
     (carts,) = tables_named(multi_region, "carts")
-    (storefront,) = [t for t in multi_region.of_type("aws:ecs/taskDefinition:TaskDefinition")
-                     if in_secondary(multi_region, t) and t.name.endswith("storefront")]
-    (app, *_) = json.loads(storefront.inputs["containerDefinitions"])
-    env = {e["name"]: e["value"] for e in app["environment"]}
+    env = app_environment(multi_region, SECONDARY)
     assert env["CARTS_TABLE"] == carts.outputs["name"]
     assert env["SESSIONS_TABLE"] != carts.outputs["name"]
     (sessions,) = [t for t in tables_named(multi_region, "sessions") if in_secondary(multi_region, t)]
