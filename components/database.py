@@ -313,7 +313,8 @@ class RelationalDatabase(pulumi.ComponentResource):
             self.global_cluster_identifier = pulumi.Output.from_input(
                 membership.global_cluster_identifier)
 
-        if readers and membership is None:  # a secondary's readers are sized like the primary's
+        # A secondary keeps as many instances as the primary has, so a promotion keeps capacity.
+        if readers and membership is None:
             target = aws.appautoscaling.Target(
                 f"{name}-readers", service_namespace="rds",
                 scalable_dimension="rds:cluster:ReadReplicaCount",
