@@ -49,6 +49,7 @@ from components.web_autoscaling import ServiceScaling, ServiceScalingArgs, capac
 CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
 OTEL_COLLECTOR_IMAGE = "public.ecr.aws/aws-observability/aws-otel-collector:v0.45.0"
 OTEL_COLLECTOR = "otel-collector"
+TRACE_SAMPLE_RATIO = 0.05
 FARGATE_CPU_ARCHITECTURE = "ARM64"  # Graviton, like the Lambda functions: CI builds linux/arm64
 XRAY_WRITE_POLICY_ARN = "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess"
 DEFAULT_ROUTE = "/*"
@@ -477,6 +478,10 @@ def _container_definitions(spec: ServiceSpec, *, image: pulumi.Output[str],
     app_env: dict[str, pulumi.Input[str]] = {
         "PORT": str(spec.port), "SERVICE_NAME": spec.name,
         "OTEL_SERVICE_NAME": spec.name, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        # Keep 5% of new traces (and follow the caller's decision): enough to debug a spike,
+        # without a trace bill that grows with every Black Friday request.
+        "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+        "OTEL_TRACES_SAMPLER_ARG": str(TRACE_SAMPLE_RATIO),
         "OTEL_RESOURCE_ATTRIBUTES": f"service.namespace={pulumi.get_project()},"
                                     f"deployment.environment={pulumi.get_stack()}",
         **telemetry, **environment}
