@@ -155,7 +155,8 @@ class StripeStandIn:
             return _Answer(400, _error("invalid_request_error", "amount and currency are required"))
         if not params.get("payment_method", "").startswith("pm_"):
             return _Answer(400, _error("invalid_request_error", "payment_method must be a PaymentMethod id"))
-        intent = {"id": f"pi_{uuid.uuid4().hex[:24]}", "object": "payment_intent", "amount": int(amount),
+        intent: dict[str, Any] = {"id": f"pi_{uuid.uuid4().hex[:24]}", "object": "payment_intent",
+                                  "amount": int(amount),
                   "currency": params["currency"], "payment_method": params["payment_method"],
                   "status": "requires_confirmation", "last_payment_error": None,
                   "metadata": {k[len("metadata["):-1]: v for k, v in params.items()
