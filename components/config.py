@@ -205,6 +205,8 @@ class StackConfig:
     observability: ObservabilityConfig
     multi_region: MultiRegionConfig
     usage: UsageConfig
+    payment_secret_arn: str
+    """The payment provider's API key in Secrets Manager: never in config or the program."""
 
     @property
     def is_prod(self) -> bool:
@@ -587,12 +589,16 @@ def parse_stack_config(raw: Mapping[str, str], *, stack: str,
         apm_otlp_endpoint=apm_endpoint, apm_api_key_secret_arn=apm_key)
 
     multi_region = _multi_region(reader, region)
+    payment_secret_arn = reader.string(
+        "paymentSecretArn", pattern=r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+",
+        allowed="a Secrets Manager secret ARN")
 
     config = StackConfig(
         stack=stack, environment=environment, region=region, log_retention_days=retention,
         spike_factor=reader.integer("spikeFactor", minimum=1, maximum=100),
         network=network, edge=edge, web=web, data=data, events=events,
-        observability=observability, multi_region=multi_region, usage=_usage(reader))
+        observability=observability, multi_region=multi_region, usage=_usage(reader),
+        payment_secret_arn=payment_secret_arn)
     unread = set(schema) - reader.read
     if unread:  # every declared key must mean something
         raise KeyError(f"declared in Pulumi.yaml but never read: {', '.join(sorted(unread))}")

@@ -341,32 +341,22 @@ class RelationalDatabase(pulumi.ComponentResource):
             master_secret_arn = pulumi.Output.from_input(membership.master_secret_arn)
         else:
             master_secret_arn = cluster.master_user_secrets.apply(_secret_arn)
-        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        # End-to-end IAM: each workload connects as its own database user (granted rds_iam by the
+        # migrations) with an IAM token, and the proxy logs in to the cluster the same way, so no
+        # password is shared between workloads.
         proxy_role = aws.iam.Role(f"{name}-proxy", assume_role_policy=assume_role_policy(
-            "rds.amazonaws.com"), description="RDS Proxy: reads the master secret", opts=child)
-        statements: list[dict[str, object]] = [{
-            "Sid": "ReadMasterSecret", "Effect": "Allow",
-            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-            "Resource": master_secret_arn}]
-        if key_arn is not None:
-            statements.append({
-                "Sid": "DecryptMasterSecret", "Effect": "Allow", "Action": "kms:Decrypt",
-                "Resource": key_arn, "Condition": {"StringEquals": {
-                    "kms:ViaService": pulumi.Output.concat("secretsmanager.", region,
-                                                           ".amazonaws.com")}}})
-        aws.iam.RolePolicy(f"{name}-proxy", role=proxy_role.id,
-                           policy=policy_document(statements), opts=child)
+            "rds.amazonaws.com"), description="RDS Proxy: connects to the cluster with IAM",
+            opts=child)
+        aws.iam.RolePolicy(f"{name}-proxy", role=proxy_role.id, policy=policy_document([{
+            "Sid": "ConnectAsTheWorkloadUsers", "Effect": "Allow", "Action": "rds-db:connect",
+            "Resource": pulumi.Output.all(cluster.arn, cluster.cluster_resource_id).apply(
+                lambda v: _db_user_arn(v[0], v[1], "*"))}]), opts=child)
 
         proxy = aws.rds.Proxy(
             f"{name}-proxy", name=physical_name(f"{name}-proxy", 60), engine_family="POSTGRESQL",
-            require_tls=encrypted, role_arn=proxy_role.arn,
+            require_tls=encrypted, role_arn=proxy_role.arn, default_auth_scheme="IAM_AUTH",
             vpc_subnet_ids=list(args.subnet_ids), vpc_security_group_ids=[proxy_sg.id],
-            idle_client_timeout=1800, debug_logging=False,
-            auths=[aws.rds.ProxyAuthArgs(
-                auth_scheme="SECRETS", iam_auth="REQUIRED", secret_arn=master_secret_arn,
-                client_password_auth_type="POSTGRES_SCRAM_SHA_256",
-                description="The RDS-managed master secret")],
-            opts=child)
+            idle_client_timeout=1800, debug_logging=False, opts=child)
         target_group = aws.rds.ProxyDefaultTargetGroup(
             f"{name}-proxy", db_proxy_name=proxy.name,
             connection_pool_config=aws.rds.ProxyDefaultTargetGroupConnectionPoolConfigArgs(
@@ -439,3 +429,9 @@ class RelationalDatabase(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["secret_string"]))
         password: pulumi.Output[str] = pulumi.Output.secret(version.secret_string.apply(_password))
         return _MasterSecret(arn=secret.arn, password=password, replica_key_arns=replica_keys)
+
+
+def _db_user_arn(cluster_arn: str, cluster_resource_id: str, user: str) -> str:
+    """`rds-db:connect` resource for `user` of the cluster (region and account from its ARN)."""
+    _arn, partition, _rds, region, account, *_rest = cluster_arn.split(":")
+    return f"arn:{partition}:rds-db:{region}:{account}:dbuser:{cluster_resource_id}/{user}"

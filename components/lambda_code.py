@@ -280,6 +280,13 @@ def table_access(table: TableRef, *, env_var: str, actions: Sequence[str], sid: 
                   environment={env_var: table.name})
 
 
+def payment_secret_access(secret_arn: pulumi.Input[str]) -> Access:
+    """Read the payment provider's API key (the code fetches it by ARN at run time)."""
+    return Access(statements=({"Sid": "PaymentProviderKey", "Effect": "Allow",
+                               "Action": "secretsmanager:GetSecretValue", "Resource": secret_arn},),
+                  environment={"STRIPE_SECRET_ARN": secret_arn})
+
+
 def database_user(workload: str) -> str:
     """The PostgreSQL user a function connects as: its own, granted `rds_iam` and its tables."""
     return workload.replace("-", "_")
@@ -298,8 +305,11 @@ LAMBDA_CA_BUNDLE = "/etc/pki/tls/certs/ca-bundle.crt"
 
 
 def database_access(database: DatabaseAccess, *, user: str, region: str,
-                    account_id: pulumi.Input[str]) -> Access:
-    """Connect as `user` through the proxy with IAM auth; the PG* variables shop.settings reads."""
+                    account_id: pulumi.Input[str], ca_bundle: str = LAMBDA_CA_BUNDLE) -> Access:
+    """Connect as `user` through the proxy with IAM auth; the PG* variables shop.settings reads.
+
+    `ca_bundle` verifies the proxy's certificate: a file, or `system` (libpq 16+) for the image's
+    own trust store."""
     return Access(
         statements=({"Sid": "DatabaseThroughTheProxy", "Effect": "Allow", "Action": "rds-db:connect",
                      "Resource": db_connect_arn(region, account_id, database.proxy_arn, user)},),
@@ -307,7 +317,7 @@ def database_access(database: DatabaseAccess, *, user: str, region: str,
             "PGHOST": database.proxy_endpoint,
             "PGPORT": pulumi.Output.from_input(database.port).apply(str),
             "PGDATABASE": database.database_name, "PGUSER": user, "DB_IAM_AUTH": "true",
-            "PGSSLMODE": "verify-full", "PGSSLROOTCERT": LAMBDA_CA_BUNDLE})
+            "PGSSLMODE": "verify-full", "PGSSLROOTCERT": ca_bundle})
 
 
 # ----------------------------------------------------------------------------------------------

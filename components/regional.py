@@ -34,7 +34,7 @@ from components.cache import ProductCache, ProductCacheArgs
 from components.config import ConfigError, StackConfig
 from components.consumers import QueueConsumer, QueueConsumerArgs
 from components.data_clients import DataClients, DataClientsArgs
-from components.data_common import Protection, ReplicaRegion
+from components.data_common import Protection, ReplicaRegion, arn_in_region
 from components.database import (
     GlobalMembership,
     GlobalRole,
@@ -53,7 +53,11 @@ from components.lambda_code import (
     FunctionBaseArgs,
     FunctionSettings,
     TableRef,
+    database_access,
+    database_user,
+    payment_secret_access,
     powertools_layer_arn,
+    table_access,
 )
 from components.network import Network, NetworkArgs, SubnetRole
 from components.providers import Tier, TierProviders
@@ -242,7 +246,9 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
                                      alarm_topic_arn=alarms.topic_arn,
                                      **({"mail_from_subdomain": f"mail-{ctx.region}"}
                                         if secondary else {})), opts=events_opts)
-    database_access = DatabaseAccess(
+    # The provider's key lives in the stack's Region; a second Region reads its replica there.
+    payment_secret_arn = arn_in_region(cfg.payment_secret_arn, ctx.region)
+    proxy_access = DatabaseAccess(
         proxy_endpoint=database.proxy_endpoint if writes_here or database.proxy_read_only_endpoint
         is None else database.proxy_read_only_endpoint,
         proxy_arn=database.proxy_arn, port=database.port, database_name=database.database_name)
@@ -252,27 +258,41 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
         messaging_kms_key_arn=keys.messaging_key_arn, alarm_topic_arn=alarms.topic_arn,
         idempotency_table=TableRef(user_state.idempotency_table_name,
                                    user_state.idempotency_table_arn),
-        database=database_access, access=consumer_access.get(spec.name, Access())),
+        database=proxy_access, access=consumer_access.get(spec.name, Access())),
         opts=events_opts) for spec in cfg.events.consumers}
     jobs = ScheduledJobs("jobs", ScheduledJobsArgs(
         account_id=ctx.account_id, bus_name=bus.bus_name, bus_arn=bus.bus_arn,
         functions=functions, messaging_kms_key_arn=keys.messaging_key_arn,
         alarm_topic_arn=alarms.topic_arn,
         carts_table=TableRef(user_state.carts_table_name, user_state.carts_table_arn),
-        database=database_access, enabled=writes_here), opts=events_opts)
+        database=proxy_access, payment_secret_arn=payment_secret_arn,
+        enabled=writes_here), opts=events_opts)
 
     # --- web: the ALB only CloudFront can reach, and the ECS services behind it ------------------
     service_env: dict[str, pulumi.Input[str]] = {
-        # a secondary cluster has no writer: its readers serve reads and forward writes
-        "PGHOST": database.cluster_endpoint if writes_here else database.reader_endpoint,
-        "PGPORT": database.port.apply(str),
-        "PGDATABASE": database.database_name, "CARTS_TABLE": user_state.carts_table_name,
+        "CARTS_TABLE": user_state.carts_table_name,
         "SESSIONS_TABLE": user_state.sessions_table_name,
         "IDEMPOTENCY_TABLE": user_state.idempotency_table_name,
         **({"CACHE_HOST": cache.primary_endpoint, "CACHE_PORT": cache.port.apply(str)}
            if cache else {}),
+        **({"CACHE_USER": cache.app_user_name} if cache and cache.app_user_name else {}),
         "SEARCH_ENDPOINT": search.endpoint, "EVENT_BUS_NAME": bus.bus_name}
     web_service_names = {s.name for s in cfg.web.services}
+    # Each service logs in to PostgreSQL as its own user through the proxy (IAM, verified TLS);
+    # the order service also keeps carts and sessions and charges through the payment provider.
+    service_access = {name: database_access(proxy_access, user=database_user(name),
+                                            region=ctx.region, account_id=ctx.account_id,
+                                            ca_bundle="system")
+                      for name in web_service_names}
+    if "order-api" in service_access:
+        service_access["order-api"] += (
+            table_access(TableRef(user_state.carts_table_name, user_state.carts_table_arn),
+                         env_var="CARTS_TABLE", sid="Carts",
+                         actions=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"))
+            + table_access(TableRef(user_state.sessions_table_name, user_state.sessions_table_arn),
+                           env_var="SESSIONS_TABLE", sid="Sessions",
+                           actions=("dynamodb:GetItem", "dynamodb:PutItem"))
+            + payment_secret_access(payment_secret_arn))
     web = WebServices("web", WebServicesArgs(
         services=cfg.web.services, image_tag=cfg.web.image_tag, spike_factor=cfg.spike_factor,
         scheduled_scale_outs=cfg.web.scheduled_scale_outs, region=ctx.region,
@@ -284,7 +304,9 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
         log_retention_days=cfg.log_retention_days, logs_kms_key_arn=keys.logs_key_arn,
         deletion_protection=cfg.is_prod, apm=apm,
         client_security_group_ids=[data_clients.app_security_group_id],
-        environment=dict.fromkeys(web_service_names, service_env),
+        environment={name: {**service_env, **access.environment}
+                     for name, access in service_access.items()},
+        task_permissions={name: access.statements for name, access in service_access.items()},
         # Checkout gets its own target group: its ALB metrics are the checkout SLO's.
         dedicated_routes={"checkout": DedicatedRoute(
             service="order-api", paths=("/api/checkout", "/api/checkout/*"))}

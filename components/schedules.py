@@ -26,6 +26,7 @@ from components.lambda_code import (
     TableRef,
     database_access,
     database_user,
+    payment_secret_access,
     python_function,
     table_access,
     validate_function,
@@ -51,6 +52,8 @@ class JobSpec:
     publishes: tuple[str, ...] = ()
     """Detail-types it may put on the bus."""
     carts_actions: tuple[str, ...] = ()
+    reads_payment_secret: bool = False
+    """Looks payments up with the provider (never charges): reads its API key secret."""
 
 
 JOBS = (
@@ -63,6 +66,12 @@ JOBS = (
             description="Writes cart.abandoned to the outbox for carts idle past the reminder delay",
             timeout=300, memory=512, max_event_age_seconds=1800, retries=2,
             carts_actions=("dynamodb:Scan", "dynamodb:UpdateItem")),
+    JobSpec(name="checkout-recovery", handler="shop.jobs.checkout_recovery.handler",
+            schedule="rate(5 minutes)",
+            description="Completes orders whose payment succeeded but whose order was not recorded "
+                        "(looks the payment up; never charges)",
+            timeout=240, memory=512, max_event_age_seconds=600, retries=0,
+            carts_actions=("dynamodb:GetItem", "dynamodb:UpdateItem"), reads_payment_secret=True),
     JobSpec(name="sales-rollup", handler="shop.jobs.sales_rollup.handler",
             schedule="cron(30 0 * * ? *)",
             description="Rolls up yesterday's orders into the daily sales table",
@@ -81,6 +90,7 @@ class ScheduledJobsArgs:
     alarm_topic_arn: pulumi.Input[str]
     carts_table: TableRef
     database: DatabaseAccess
+    payment_secret_arn: pulumi.Input[str]
     jobs: Sequence[JobSpec] = JOBS
     enabled: bool = True
     """False: the schedules exist but are DISABLED (a secondary Region's standby: the jobs write to
@@ -143,6 +153,8 @@ class ScheduledJobs(pulumi.ComponentResource):
             if job.carts_actions:
                 access += table_access(args.carts_table, env_var="CARTS_TABLE",
                                        actions=job.carts_actions, sid="Carts")
+            if job.reads_payment_secret:
+                access += payment_secret_access(args.payment_secret_arn)
             if job.database:
                 access += database_access(args.database, user=database_user(job.name),
                                           region=region, account_id=args.account_id)

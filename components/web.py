@@ -106,6 +106,8 @@ class WebServicesArgs:
     """Per service name: non-secret variables (endpoints, table names, ARNs)."""
     secrets: Mapping[str, Mapping[str, pulumi.Input[str] | SecretRef]] = field(default_factory=dict)
     """Per service name: variable -> secret ARN (or SecretRef), read by the execution role."""
+    task_permissions: Mapping[str, Sequence[Statement]] = field(default_factory=dict)
+    """Per service name: what its code may do (each statement naming its resources)."""
     secret_kms_key_arns: Sequence[pulumi.Input[str]] = ()
     """Customer-managed keys that encrypt those secrets (the execution role may decrypt)."""
     dedicated_routes: Mapping[str, DedicatedRoute] = field(default_factory=dict)
@@ -257,6 +259,9 @@ class WebServices(pulumi.ComponentResource):
                 description=f"What {spec.name}'s code may do", opts=child)
             aws.iam.RolePolicyAttachment(f"{svc}-task-xray", role=task_role.name,
                                          policy_arn=XRAY_WRITE_POLICY_ARN, opts=child)
+            if args.task_permissions.get(spec.name):
+                aws.iam.RolePolicy(f"{svc}-task", role=task_role.id, opts=child,
+                                   policy=policy_document(args.task_permissions[spec.name]))
 
             # -- routing --------------------------------------------------------------------
             target_group = _target_group(svc, spec, args.vpc_id, child)
@@ -368,7 +373,8 @@ def _validate(name: str, args: WebServicesArgs) -> None:
         raise ValueError(f"{name}: tasks need private subnets in at least two AZs")
     if any(s.min_tasks < 2 for s in args.services):
         raise ValueError(f"{name}: every service runs at least two tasks (one per AZ)")
-    for kind, per_service in (("environment", args.environment), ("secrets", args.secrets)):
+    for kind, per_service in (("environment", args.environment), ("secrets", args.secrets),
+                              ("task_permissions", args.task_permissions)):
         unknown = set(per_service) - set(names)
         if unknown:
             raise ValueError(f"{name}: {kind} names unknown services {sorted(unknown)}")

@@ -92,6 +92,8 @@ BAD_CONFIG = [
      "ecommerce:multiRegionTrigger is missing"),
     ({"multiRegion": True, "secondaryRegion": "eu-central-1", "multiRegionTrigger": "vibes"},
      "ecommerce:multiRegionTrigger = 'vibes' is not allowed: one of residency-contract"),
+    ({"paymentSecretArn": "sk_live_abc"},
+     "ecommerce:paymentSecretArn = 'sk_live_abc' is not allowed: a Secrets Manager secret ARN"),
     ({"checkoutAvailabilityTarget": "100"},
      "ecommerce:checkoutAvailabilityTarget = '100' is not allowed"),
 ]

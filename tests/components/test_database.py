@@ -159,14 +159,13 @@ def test_only_the_app_lambda_and_proxy_groups_reach_5432(prod: Snapshot) -> None
         assert "cidrIpv4" not in rule.inputs and "cidrIpv6" not in rule.inputs
 
 
-def test_the_proxy_requires_tls_and_iam_and_reads_only_the_master_secret(prod: Snapshot) -> None:
+def test_the_proxy_requires_tls_and_iam_end_to_end_and_shares_no_password(prod: Snapshot) -> None:
     cluster = cluster_of(prod)
-    secret_arn = cluster.outputs["masterUserSecrets"][0]["secretArn"]
     (proxy,) = prod.of_type("aws:rds/proxy:Proxy")
     assert proxy.inputs["requireTls"] is True
-    (auth,) = proxy.inputs["auths"]
-    assert (auth["iamAuth"], auth["authScheme"], auth["secretArn"]) == (
-        "REQUIRED", "SECRETS", secret_arn)
+    # every workload logs in as its own database user with an IAM token; no secret is shared
+    assert proxy.inputs["defaultAuthScheme"] == "IAM_AUTH"
+    assert not proxy.inputs.get("auths")
     assert set(proxy.inputs["vpcSubnetIds"]) == isolated_subnet_ids(prod)
     (target,) = prod.of_type("aws:rds/proxyTarget:ProxyTarget")
     assert target.inputs["dbClusterIdentifier"] == cluster.inputs["clusterIdentifier"]
@@ -176,13 +175,10 @@ def test_the_proxy_requires_tls_and_iam_and_reads_only_the_master_secret(prod: S
     assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {
         "Service": "rds.amazonaws.com"}
     (policy,) = prod.where("aws:iam/rolePolicy:RolePolicy", role=role.outputs["id"])
-    statements = json.loads(policy.inputs["policy"])["Statement"]
-    read = next(s for s in statements if s["Sid"] == "ReadMasterSecret")
-    assert read["Resource"] == secret_arn
-    decrypt = next(s for s in statements if s["Sid"] == "DecryptMasterSecret")
-    assert decrypt["Resource"] == cluster.inputs["kmsKeyId"]
-    assert decrypt["Condition"]["StringEquals"]["kms:ViaService"] == \
-        "secretsmanager.us-east-1.amazonaws.com"
+    (connect,) = json.loads(policy.inputs["policy"])["Statement"]
+    assert connect["Action"] == "rds-db:connect"
+    assert connect["Resource"] == (f"arn:aws:rds-db:us-east-1:123456789012:dbuser:"
+                                   f"{cluster.outputs['clusterResourceId']}/*")
 
 
 def test_single_az_is_only_an_explicit_argument() -> None:

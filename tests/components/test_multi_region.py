@@ -13,6 +13,7 @@ import pytest
 
 from components.config import ConfigError, parse_stack_config
 from components.database import GlobalRole, RelationalDatabase
+from components.schedules import JOBS
 from components.stack import TRIGGER_TAG
 from offline import diagram
 from offline.analyzer import POLICY_PACK_DIR, PolicyPackProcess
@@ -188,7 +189,7 @@ def test_the_event_flow_runs_in_the_second_region(multi_region: Snapshot) -> Non
     assert sorted(c.name for c in consumers) == ["analytics", "email", "fulfillment",
                                                  "recommendations"]
     functions = [r for r in secondary if r.type == "aws:lambda/function:Function"]
-    assert len(functions) == 4 + 3
+    assert len(functions) == 4 + len(JOBS)
     assert {region_of(multi_region, f) for f in functions} == {SECONDARY}
     # the jobs write to the one writer database: they run in the primary Region only
     schedules = {region_of(multi_region, s): s.inputs["state"] for s in multi_region.of_type(SCHEDULE)}
@@ -274,9 +275,9 @@ def test_the_primary_master_password_comes_from_a_replicated_secret(multi_region
     assert replica["region"] == SECONDARY
     assert region_of(multi_region, by_id(multi_region, "aws:kms/key:Key",
                                          replica["kmsKeyId"])) == SECONDARY
-    # the secondary's proxy reads the replica in its own Region
+    # the secondary's proxy, like the primary's, logs in with IAM, not with the secret
     (proxy,) = [p for p in multi_region.of_type("aws:rds/proxy:Proxy") if in_secondary(multi_region, p)]
-    assert proxy.inputs["auths"][0]["secretArn"] == secret.outputs["arn"].replace(PRIMARY, SECONDARY)
+    assert proxy.inputs["defaultAuthScheme"] == "IAM_AUTH"
 
 
 def app_environment(snapshot: Snapshot, region: str) -> dict[str, str]:
@@ -304,11 +305,11 @@ def proxy_endpoints(snapshot: Snapshot, region: str) -> tuple[str, str]:
 def test_each_region_connects_where_the_writer_is(multi_region: Snapshot) -> None:
     # GIVEN the declared roles (the primary Region writes)
     primary, secondary = clusters(multi_region)
-    # THEN the primary's app and functions write to its cluster and proxy; the secondary's read
-    # from its readers, which forward writes to the primary
-    assert app_environment(multi_region, PRIMARY)["PGHOST"] == primary.outputs["endpoint"]
-    assert app_environment(multi_region, SECONDARY)["PGHOST"] == secondary.outputs["readerEndpoint"]
+    # THEN the primary's app and functions write through its proxy; the secondary's read through
+    # its proxy's read-only endpoint, whose readers forward writes to the primary
     for region, endpoint in ((PRIMARY, 0), (SECONDARY, 1)):
+        assert app_environment(multi_region, region)["PGHOST"] == \
+            proxy_endpoints(multi_region, region)[endpoint]
         env = function_environment(multi_region, region, "fulfillment")
         assert env["PGHOST"] == proxy_endpoints(multi_region, region)[endpoint]
 
@@ -320,8 +321,8 @@ def test_after_a_failover_the_writer_region_setting_moves_writes_and_jobs(
     primary, secondary = clusters(moved)
     # THEN the secondary Region writes to its (now writer) cluster and runs the jobs; the primary
     # Region reads from its readers and forwards its writes
-    assert app_environment(moved, SECONDARY)["PGHOST"] == secondary.outputs["endpoint"]
-    assert app_environment(moved, PRIMARY)["PGHOST"] == primary.outputs["readerEndpoint"]
+    assert app_environment(moved, SECONDARY)["PGHOST"] == proxy_endpoints(moved, SECONDARY)[0]
+    assert app_environment(moved, PRIMARY)["PGHOST"] == proxy_endpoints(moved, PRIMARY)[1]
     assert function_environment(moved, SECONDARY, "fulfillment")["PGHOST"] == \
         proxy_endpoints(moved, SECONDARY)[0]
     assert function_environment(moved, PRIMARY, "fulfillment")["PGHOST"] == \

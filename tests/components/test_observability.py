@@ -29,6 +29,7 @@ from components.observability import (
     payment_errors_pattern,
     window_label,
 )
+from components.schedules import JOBS
 from offline.engine import Resource, Snapshot, run_program
 from tests.components.event_flow import config_of
 
@@ -288,9 +289,9 @@ def test_every_dlq_and_every_consumer_has_its_alarms(prod: Snapshot) -> None:
                 and (a.inputs.get("dimensions") or {}).get(dimension) == value
                 and a.inputs["alarmActions"] == [topic]]
 
-    # every queue that receives dead letters (4 consumers + 3 jobs) alarms on its first message
+    # every queue that receives dead letters (each consumer's, each job's) alarms on its first message
     dlqs = dead_letter_queue_arns(prod)
-    assert len(dlqs) == len(config_of(prod).events.consumers) + 3
+    assert len(dlqs) == len(config_of(prod).events.consumers) + len(JOBS)
     for arn in dlqs:
         depth = on("ApproximateNumberOfMessagesVisible", "QueueName", queues[arn].outputs["name"])
         assert [(a.inputs["threshold"], a.inputs["comparisonOperator"]) for a in depth] == [

@@ -13,13 +13,14 @@ from tests.components.event_flow import (
     ROLE_POLICY,
     alarms_on,
     as_list,
+    config_of,
     role_policy_of,
     statements,
 )
 
 SCHEDULE = "aws:scheduler/schedule:Schedule"
 EXPECTED = {"outbox-relay": "rate(1 minute)", "abandoned-carts": "cron(0 * * * ? *)",
-            "sales-rollup": "cron(30 0 * * ? *)"}
+            "checkout-recovery": "rate(5 minutes)", "sales-rollup": "cron(30 0 * * ? *)"}
 
 
 def job_part(snapshot: Snapshot, type_: str, name: str) -> Resource:
@@ -36,7 +37,7 @@ def grants(snapshot: Snapshot, job: str) -> dict[str, list[dict]]:
     return found
 
 
-def test_the_three_jobs_run_on_their_schedules_in_utc(prod: Snapshot) -> None:
+def test_the_jobs_run_on_their_schedules_in_utc(prod: Snapshot) -> None:
     schedules = {s.name: s for s in prod.of_type(SCHEDULE)}
     assert {name: s.inputs["scheduleExpression"] for name, s in schedules.items()} == EXPECTED
     [group] = prod.of_type("aws:scheduler/scheduleGroup:ScheduleGroup")
@@ -103,11 +104,11 @@ def test_jobs_reach_postgresql_through_the_proxy_as_their_own_user(prod: Snapsho
         assert function.inputs["vpcConfig"]["subnetIds"]
 
 
-def test_only_the_relay_publishes_and_only_abandoned_carts_reads_carts(prod: Snapshot) -> None:
+def test_only_the_relay_publishes_and_only_the_cart_jobs_touch_carts(prod: Snapshot) -> None:
     bus_arn = prod.outputs["eventBusArn"]
     carts = next(t for t in prod.of_type("aws:dynamodb/table:Table")
                  if t.outputs["name"] == prod.outputs["cartsTableName"])
-    relay, abandoned, rollup = (grants(prod, job) for job in EXPECTED)
+    relay, abandoned, recovery, rollup = (grants(prod, job) for job in EXPECTED)
     [publish] = relay["PublishOnTheBus"]
     assert publish["Resource"] == bus_arn
     assert job_part(prod, FUNCTION, "outbox-relay").inputs["environment"]["variables"][
@@ -115,8 +116,23 @@ def test_only_the_relay_publishes_and_only_abandoned_carts_reads_carts(prod: Sna
     [cart_access] = abandoned["Carts"]
     assert cart_access["Resource"] == carts.outputs["arn"]
     assert set(cart_access["Action"]) == {"dynamodb:Scan", "dynamodb:UpdateItem"}
-    for other in (abandoned, rollup):
+    [recovery_carts] = recovery["Carts"]
+    assert set(recovery_carts["Action"]) == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+    for other in (abandoned, recovery, rollup):
         assert "PublishOnTheBus" not in other
     assert "Carts" not in relay and "Carts" not in rollup
     text = json.dumps([relay, rollup])
     assert carts.outputs["arn"] not in text
+
+
+def test_only_checkout_recovery_reads_the_payment_provider_key(prod: Snapshot) -> None:
+    key_arn = config_of(prod).payment_secret_arn
+    for job in EXPECTED:
+        reads = grants(prod, job).get("PaymentProviderKey", [])
+        if job == "checkout-recovery":
+            assert [(s["Action"], s["Resource"]) for s in reads] == [
+                ("secretsmanager:GetSecretValue", key_arn)]
+            variables = job_part(prod, FUNCTION, job).inputs["environment"]["variables"]
+            assert variables["STRIPE_SECRET_ARN"] == key_arn
+        else:
+            assert not reads
