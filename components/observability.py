@@ -126,6 +126,7 @@ class ServiceMetrics:
     target_group_arn_suffix: pulumi.Input[str]
     max_tasks: int
     """Autoscaling's ceiling: desired tasks at it means the spike outgrew the plan."""
+    min_tasks: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -341,6 +342,8 @@ class Observability(pulumi.ComponentResource):
                 description=f"{group}: a target has failed its health check for 5 minutes. "
                             "Runbook: docs/operations.md#unhealthy-targets")
         for svc, service in web.services.items():
+            if service.max_tasks <= service.min_tasks:
+                continue  # a fixed-size service (admin) always runs at its maximum: nothing to page
             self._alarm(
                 f"{svc}-at-max-capacity", namespace="ECS/ContainerInsights",
                 metric_name="DesiredTaskCount",

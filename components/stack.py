@@ -175,7 +175,8 @@ def _observability(ctx: RegionContext, region: RegionalStack, edge: Edge,
             alb_arn_suffix=web.alb_arn_suffix, cluster_name=web.cluster_name,
             services={name: ServiceMetrics(service_name=web.service_names[name],
                                            target_group_arn_suffix=web.target_group_arn_suffixes[name],
-                                           max_tasks=web.max_tasks[name])
+                                           max_tasks=web.max_tasks[name],
+                                           min_tasks=web.min_tasks[name])
                       for name in web.service_names},
             checkout_target_group_arn_suffix=web.route_target_group_arn_suffixes.get("checkout"),
             payments_log_group_name=web.log_group_names.get("order-api")),
