@@ -98,10 +98,11 @@ def _check_regions(graph: StackGraph, config: Mapping[str, Any], report: Report)
     summary = ", ".join(f"{region} ({len(items)})" for region, items in sorted(regions.items()))
     why = (f"the named trigger {triggers[0]!r} is not one of {', '.join(allowed)}" if triggers
            else "no trigger is named")
+    where = " or ".join([*(f"the stack config {k}" for k in config["triggerConfigKeys"][:1]),
+                         *(f"the {k} tag" for k in config["triggerTagKeys"][:1])]) or "stack config"
     report(message(None, f"the stack spans {len(regions)} Regions: {summary}, and {why}",
                    "stay single-Region with Multi-AZ and CloudFront until a trigger applies; then "
-                   f"set the stack config {config['triggerConfigKeys'][0]} (or the "
-                   f"{config['triggerTagKeys'][0]} tag) to the trigger and keep its reference"), None)
+                   f"name the trigger in {where} and keep its reference"), None)
 
 
 multi_region_require_trigger = stack_policy(

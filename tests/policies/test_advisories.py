@@ -155,6 +155,18 @@ def test_a_trigger_tag_counts_and_an_unknown_trigger_does_not(program: Program, 
     assert "eu-central-1 (1)" in violation.message and "us-east-1 (1)" in violation.message
 
 
+def test_with_no_trigger_keys_configured_the_policy_still_reports(program: Program,
+                                                                  analyze: Analyze) -> None:
+    # GIVEN a pack configured to look in no config key and no tag for the trigger
+    snapshot = program(MULTI_REGION, preview=False, config={"ecommerce:multiRegionTrigger": "x"})
+    config = {"multi-region-require-trigger": {"triggerConfigKeys": [], "triggerTagKeys": []}}
+
+    # THEN two Regions are still reported, with a fix that says where a trigger could go
+    violation = the_violation(analyze(snapshot, policy_config=config),
+                              "multi-region-require-trigger", None)
+    assert "no trigger is named" in violation.message
+
+
 def test_cloudfront_companions_in_us_east_1_are_not_a_second_region(program: Program,
                                                                     analyze: Analyze) -> None:
     # GIVEN a stack in eu-central-1 whose CloudFront certificate and web ACL live in us-east-1
