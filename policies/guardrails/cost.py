@@ -545,6 +545,9 @@ class _Context:
         self.notes: set[str] = set()  # what a reader of the estimate should know
         self.fully_traced: dict[str, float] = {}  # service -> X-Ray $/month at 100% sampling
         self._serving: set[str] | None = None
+        self._all_types = tuple(dict.fromkeys(r.type for r in graph.resources))  # for indexed lookups
+        self._expiry_days: dict[str, float | None] = {}  # bucket -> its lifecycle's expiry (log buckets)
+        self._table_traffic: dict[str, tuple[str, float, float]] = {}
 
     # -- places ------------------------------------------------------------------------------
     def region(self, resource: Res) -> str:
@@ -629,14 +632,9 @@ class _Context:
         return messages
 
     def _is_dead_letter_queue(self, queue: Res) -> bool:
+        """Does any other resource, of any type, name the queue as its DLQ or failure destination?"""
         keys = ("redrivePolicy", "deadLetterConfig", "target", "destinationConfig")
-        for other in self.graph.resources:
-            if other.urn == queue.urn:
-                continue
-            if any(self.refers(other, key, queue) for key in keys if key in other.props
-                   or key in other.property_dependencies):
-                return True
-        return False
+        return any(other.urn != queue.urn for other in self.referrers(queue, self._all_types, *keys))
 
     def function_invocations(self, function: Res) -> tuple[float, float]:
         """(invocations per month, average duration in ms) of a Lambda function."""
@@ -1025,7 +1023,14 @@ _TABLE_PATTERNS = (  # name keyword -> (reads, writes) per origin request; "mess
 
 
 def _table_traffic(table: Res, ctx: _Context) -> tuple[str, float, float]:
-    """(pattern, reads, writes) per month the table serves across all its Regions."""
+    """(pattern, reads, writes) per month the table serves across all its Regions (cached: every
+    table's price looks at all the tables' traffic)."""
+    if table.urn not in ctx._table_traffic:
+        ctx._table_traffic[table.urn] = _traffic(table, ctx)
+    return ctx._table_traffic[table.urn]
+
+
+def _traffic(table: Res, ctx: _Context) -> tuple[str, float, float]:
     names = " ".join(table.names(("workload",))).lower()
     for keyword, reads, writes in _TABLE_PATTERNS:
         if keyword in names:
@@ -1217,6 +1222,13 @@ def _log_delivery(resource: Res, ctx: _Context) -> list[Charge]:
 
 
 def _bucket_expiry_days(bucket: Res, ctx: _Context) -> float | None:
+    """Cached: every bucket's price looks at all the buckets' lifecycles."""
+    if bucket.urn not in ctx._expiry_days:
+        ctx._expiry_days[bucket.urn] = _expiry_days(bucket, ctx)
+    return ctx._expiry_days[bucket.urn]
+
+
+def _expiry_days(bucket: Res, ctx: _Context) -> float | None:
     days: list[float] = []
     for lifecycle in ctx.referrers(bucket, LIFECYCLES, "bucket"):
         for rule in as_list(lifecycle.props.get("rules")):
