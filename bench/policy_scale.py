@@ -139,13 +139,32 @@ def _section(packs: Sequence[_Pack], results: Mapping[str, Mapping[int, tuple[Fi
 
     largest = max(sizes)
     ratio = median("pack", largest) / median("noop", largest)
+    ratio_limit = growth_limit = ""
+    if "noop-same-count" in results:
+        same = packs[-1].label.split(", ", 1)[-1]
+        same_ratio = median("noop-same-count", largest) / median("noop", largest)
+        own = median("pack", largest) / median("noop-same-count", largest)
+        ratio_limit = (
+            f"pulumi-policy deserializes a resource's properties once per resource policy (Analyze) and "
+            f"the whole stack once per stack policy (AnalyzeStack): a pack of {same} that check nothing "
+            f"already takes {same_ratio:.2f}x the one-policy floor at {largest:,} resources; the pack's own "
+            f"checks are {own:.2f}x that. Meeting 2x would take fewer policies or an SDK that deserializes "
+            "once per request.")
+        growth_limit = (
+            "the no-op pack with the same policy count grows as much ("
+            + ", ".join(f"{v:.1f}x" for v in growth["noop-same-count"].values())
+            + "): CPython's cyclic garbage collector rescans the SDK's per-policy copies of the stack "
+              "(profiled in one process: with the collector off, AnalyzeStack's time per resource stays "
+              "almost flat); the pack already collects less often (policies/__main__.py).")
     targets = [Target(f"Policy pack / no-op pack per resource at {largest:,} resources",
-                      f"<= {TARGET_RATIO:g}x", f"{ratio:.2f}x", ratio <= TARGET_RATIO)]
+                      f"<= {TARGET_RATIO:g}x", f"{ratio:.2f}x", ratio <= TARGET_RATIO,
+                      limit=ratio_limit if ratio > TARGET_RATIO else "")]
     for step, value in growth.get("pack", {}).items():
         a, b = (int(x) for x in step.split("->"))
         if b == 10 * a:
             targets.append(Target(f"Policy pack time growth, {a:,} -> {b:,} resources",
-                                  f"<= {TARGET_GROWTH:g}x", f"{value:.1f}x", value <= TARGET_GROWTH))
+                                  f"<= {TARGET_GROWTH:g}x", f"{value:.1f}x", value <= TARGET_GROWTH,
+                                  limit=growth_limit if value > TARGET_GROWTH else ""))
     data = {
         "sizes": list(sizes), "runs": {str(s): runs.get(s, 3) for s in sizes},
         "packs": {pack.key: {"label": pack.label, **{str(size): {
@@ -171,7 +190,9 @@ group, log group, cluster, writer and reader in two AZs) and per-user-state Dyna
 providers and property dependencies as the engine records them; one unit in twenty carries a
 realistic mistake. Update mode (outputs known), the prod stack's config. Each pack is started once per
 size (started as the engine starts it, one warm-up call), then timed over whole Analyze-every-resource
-+ AnalyzeStack passes through the Analyzer gRPC interface; median (min-max) over the runs.
++ AnalyzeStack passes through the Analyzer gRPC interface; median (min-max) over the runs. The pack
+raises CPython's young-generation GC threshold (policies/__main__.py); the no-op packs run with the
+defaults.
 """,
         tables=[times,
                 Table(ratio_headers, tuple(ratio_rows),

@@ -28,12 +28,15 @@ def _timed(args: list[str]) -> tuple[float, dict[str, Any]]:
 def run(*, stack: str = "prod", runs: int = 5) -> Section:
     preview_cmd = [sys.executable, "-m", "offline.preview", "--stack", stack, "--json"]
     floor_cmd = [sys.executable, "-m", "bench.preview_floor", "--stack", stack]
+    breakdown_cmd = [*floor_cmd, "--breakdown"]
     _timed(preview_cmd), _timed(floor_cmd)  # warm-up: bytecode caches, page cache
     previews: list[tuple[float, dict[str, Any]]] = []
     floors: list[tuple[float, dict[str, Any]]] = []
+    parts: list[dict[str, Any]] = []
     for _ in range(runs):  # interleaved, so that a noisy moment hits both alike
         previews.append(_timed(preview_cmd))
         floors.append(_timed(floor_cmd))
+        parts.append(_timed(breakdown_cmd)[1])
 
     wall = Figure.of([p[0] for p in previews], "s")
     floor = Figure.of([f[0] for f in floors], "s")
@@ -43,6 +46,9 @@ def run(*, stack: str = "prod", runs: int = 5) -> Section:
     floor_import = Figure.of([f[1]["importSeconds"] for f in floors], "s")
     floor_program = Figure.of([f[1]["programSeconds"] for f in floors], "s")
     floor_pack = Figure.of([f[1]["packSeconds"] for f in floors], "s")
+    part = {key: Figure.of([p[key] for p in parts], "s") for key in (
+        "previewImportSeconds", "firstProgramSeconds", "secondProgramSeconds", "extrasSeconds",
+        "packStartSeconds", "packAnalyzeSeconds")}
     last = previews[-1][1]
     resources = int(last["summary"]["create"])
     violations = len(last["policies"]["violations"]) if last.get("policies") else 0
@@ -62,12 +68,34 @@ warm-up, interleaved; median (min-max).
             ("Program under mocks", program.text(), floor_program.text(), ""),
             ("Policy pack (start + analysis)", policies.text(), floor_pack.text(), ""),
             ("`import pulumi, pulumi_aws`", "", floor_import.text(), ""),
-        ))],
+        )), Table(("Part of the preview (`python -m bench.preview_floor --breakdown`)", "Seconds"), (
+            ("Imports beyond the floor's (`offline.preview`: renderers, cost estimator)",
+             part["previewImportSeconds"].text()),
+            ("Program, first run: imports the pulumi_aws modules and components it uses, registers",
+             part["firstProgramSeconds"].text()),
+            (f"Program, second run in the same process: registering the {resources} resources only",
+             part["secondProgramSeconds"].text()),
+            ("Cost estimate", part["extrasSeconds"].text()),
+            ("Policy pack: start (process, handshake, config)", part["packStartSeconds"].text()),
+            (f"Policy pack: Analyze x {resources} + AnalyzeStack", part["packAnalyzeSeconds"].text()),
+        ), caption="Where the preview's time goes (the same work, timed part by part in one process):")],
         targets=[Target(f"Offline preview of {stack} / its floor", f"<= {TARGET_RATIO:g}x", f"{ratio:.2f}x",
-                        ratio <= TARGET_RATIO)],
+                        ratio <= TARGET_RATIO, limit=_limit(part, resources, floor.median))],
         data={"resources": resources, "violations": violations, "runs": runs,
               "wallSeconds": wall.as_json(), "floorSeconds": floor.as_json(), "ratio": round(ratio, 3),
               "programSeconds": program.as_json(), "policiesSeconds": policies.as_json(),
               "floorImportSeconds": floor_import.as_json(), "floorProgramSeconds": floor_program.as_json(),
-              "floorPackSeconds": floor_pack.as_json()})
+              "floorPackSeconds": floor_pack.as_json(),
+              "breakdown": {key: figure.as_json() for key, figure in part.items()}})
     return section
+
+
+def _limit(part: dict[str, Figure], resources: int, floor: float) -> str:
+    """What the preview spends beyond its floor, from the breakdown (said when the target is missed)."""
+    imports = part["firstProgramSeconds"].median - part["secondProgramSeconds"].median
+    return (f"the floor ({floor:.1f} s) runs no program; the preview's own work is importing the pulumi_aws "
+            f"modules and components the program uses (~{imports:.1f} s: pulumi_aws builds its input types "
+            f"at import), registering {resources} resources through the SDK's mock monitor "
+            f"(~{part['secondProgramSeconds'].median:.1f} s) and the pack analyzing them "
+            f"(~{part['packAnalyzeSeconds'].median:.1f} s; the SDK deserializes every resource once per "
+            "policy, see benchmark 2): work that grows with the program, none of which the floor has.")

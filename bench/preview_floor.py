@@ -1,10 +1,14 @@
-"""The floor of `python -m offline.preview`: everything it does except the program's and the pack's work.
+"""The floor of `python -m offline.preview`, and where the preview's own time goes.
 
-    python -m bench.preview_floor [--stack prod]
+    python -m bench.preview_floor [--stack prod]               the floor
+    python -m bench.preview_floor [--stack prod] --breakdown   the preview's parts, one by one
 
-Interpreter start, `import pulumi, pulumi_aws`, an empty program under the same mocks and stack config,
-and the policy pack started as the engine starts it (handshake, info, config) and sent the empty
-stack. Prints the phases' seconds as JSON.
+The floor: interpreter start, `import pulumi, pulumi_aws`, an empty program under the same mocks and
+stack config, and the policy pack started as the engine starts it (handshake, info, config) and sent
+the empty stack. The breakdown runs the real program twice in one process (the first run also
+imports the pulumi_aws modules and components it uses; the second only registers the resources),
+then what `make preview` adds (the cost estimate), then starts the pack and has it analyze the stack.
+Prints the phases' seconds as JSON.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 STARTED = time.perf_counter()
 
@@ -27,19 +32,44 @@ from offline.engine import run_program  # noqa: E402
 EMPTY_PROGRAM = Path(__file__).resolve().parent / "floor_program" / "__main__.py"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.preview_floor")
-    parser.add_argument("--stack", default="prod")
-    args = parser.parse_args()
+def floor(stack: str) -> dict[str, Any]:
     program_started = time.perf_counter()
-    snapshot = run_program(args.stack, preview=True, program=EMPTY_PROGRAM)
+    snapshot = run_program(stack, preview=True, program=EMPTY_PROGRAM)
     pack_started = time.perf_counter()
     with PolicyPackProcess.for_snapshot(snapshot) as pack:
         report = pack.analyze(snapshot)
     done = time.perf_counter()
-    print(json.dumps({"importSeconds": IMPORTED - STARTED, "programSeconds": pack_started - program_started,
-                      "packSeconds": done - pack_started, "resources": report.resources,
-                      "policies": len(pack.policies)}))
+    return {"importSeconds": IMPORTED - STARTED, "programSeconds": pack_started - program_started,
+            "packSeconds": done - pack_started, "resources": report.resources, "policies": len(pack.policies)}
+
+
+def breakdown(stack: str) -> dict[str, Any]:
+    started = time.perf_counter()
+    from offline.preview import preview_of
+
+    imported = time.perf_counter()
+    run_program(stack, preview=True)
+    first = time.perf_counter()
+    snapshot = run_program(stack, preview=True)
+    second = time.perf_counter()
+    preview_of(snapshot, policies=False)  # what the preview adds besides the pack (the cost estimate)
+    extras = time.perf_counter()
+    with PolicyPackProcess.for_snapshot(snapshot) as pack:
+        pack_started = time.perf_counter()
+        pack.analyze(snapshot)
+        analyzed = time.perf_counter()
+    return {"importSeconds": IMPORTED - STARTED, "previewImportSeconds": imported - started,
+            "firstProgramSeconds": first - imported, "secondProgramSeconds": second - first,
+            "extrasSeconds": extras - second, "packStartSeconds": pack_started - extras,
+            "packAnalyzeSeconds": analyzed - pack_started, "resources": len(snapshot)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.preview_floor")
+    parser.add_argument("--stack", default="prod")
+    parser.add_argument("--breakdown", action="store_true", help="time the preview's parts instead")
+    args = parser.parse_args()
+    print(json.dumps(breakdown(args.stack) if args.breakdown else floor(args.stack)))
 
 
 if __name__ == "__main__":
