@@ -10,9 +10,9 @@
             steady rate and in a 20x burst, against raw PostgreSQL doing the same transaction
   suite     the wall time of `make test` (pytest -n 2 --dist loadfile)
 
-`--quick` runs tiny sizes and few repetitions, to try the harness; its results are not for the record.
-Run the recorded benchmark on a quiet machine (a load average below ~1.5); the results say what the
-load was.
+A full run writes bench/results/latest.{md,json}, the checked-in record; `--quick` (tiny sizes, one
+repetition: tries the harness) writes quick.*, `--only` partial.*, neither checked in. Record on a
+quiet machine (a load average below ~1.5): the results say what the load was.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, few runs: try the harness")
     parser.add_argument("--runs", type=int, default=None,
                         help="repetitions per figure (default: per benchmark)")
-    parser.add_argument("--name", default=None, help="results file name (default: latest, or quick)")
+    parser.add_argument("--name", default=None,
+                        help="results file name (default: latest for a full run, else quick or partial)")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR,
                         help="results folder (default: bench/results)")
     return parser
@@ -76,7 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}",
               file=sys.stderr)
         return 2
-    name = args.name or ("quick" if args.quick else "latest")
+    # the checked-in record is a full run; a quick or partial run never overwrites it unless named so
+    name = args.name or ("quick" if args.quick else "latest" if set(only) == set(BENCHMARKS) else "partial")
     command = "python -m bench" + "".join(f" {a}" for a in (argv if argv is not None else sys.argv[1:]))
     described = machine.describe()
     started = time.perf_counter()
