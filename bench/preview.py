@@ -65,7 +65,7 @@ warm-up, interleaved; median (min-max).
 """,
         tables=[Table(("", "Preview", "Floor", "Ratio"), (
             ("Wall time", wall.text(), floor.text(), f"{ratio:.2f}x"),
-            ("Program under mocks", program.text(), floor_program.text(), ""),
+            ("Program under mocks (+ the cost estimate)", program.text(), floor_program.text(), ""),
             ("Policy pack (start + analysis)", policies.text(), floor_pack.text(), ""),
             ("`import pulumi, pulumi_aws`", "", floor_import.text(), ""),
         )), Table(("Part of the preview (`python -m bench.preview_floor --breakdown`)", "Seconds"), (
