@@ -86,7 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for key, benchmark in _plan(only, args.quick, args.runs):
         print(f"bench: {key} ...", file=sys.stderr, flush=True)
         began = time.perf_counter()
-        sections.append(benchmark())
+        load = [round(x, 2) for x in machine.load_average()]
+        section = benchmark()
+        section.data["loadAverageBefore"] = load
+        sections.append(section)
         print(f"bench: {key} done in {time.perf_counter() - began:.0f} s", file=sys.stderr, flush=True)
     described["loadAverageAtEnd"] = [round(x, 2) for x in machine.load_average()]
     described["wallSeconds"] = round(time.perf_counter() - started, 1)

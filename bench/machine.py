@@ -55,5 +55,7 @@ def describe() -> dict[str, Any]:
         "platform": platform.platform(),
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "commit": _git("rev-parse", "--short", "HEAD"),
+        # others' uncommitted edits in a shared checkout are measured too: say so
+        "uncommittedChanges": bool(_git("status", "--porcelain", "--untracked-files=no")),
         "loadAverageAtStart": [round(x, 2) for x in load_average()],
     }

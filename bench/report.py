@@ -50,6 +50,9 @@ class Section:
         parts += [table.markdown() for table in self.tables]
         if self.notes:
             parts.append("\n".join(f"- {note}" for note in self.notes))
+        if "loadAverageBefore" in self.data:
+            load = ", ".join(f"{x:.2f}" for x in self.data["loadAverageBefore"])
+            parts.append(f"Load average (1, 5, 15 min) when this benchmark started: {load}.")
         return "\n\n".join(parts)
 
     def as_json(self) -> dict[str, Any]:
@@ -69,8 +72,10 @@ def render_markdown(machine: dict[str, Any], sections: Sequence[Section], comman
             ("Python", machine["python"]),
             ("Platform", machine["platform"]),
             ("Date (UTC)", machine["date"]),
-            ("Commit", f"`{machine['commit']}`"),
-            ("Load average (1, 5, 15 min)", f"{load_start} at the start; {load_end} at the end"),
+            ("Commit", f"`{machine['commit']}`" + (" (with uncommitted changes in the tree)"
+                                                   if machine.get("uncommittedChanges") else "")),
+            ("Load average (1, 5, 15 min)", f"{load_start} at the start; {load_end} at the end (the "
+                                            "benchmarks' own processes included)"),
             ("Wall time of the run", f"{machine.get('wallSeconds', 0):.0f} s"),
         )).markdown(),
     ]
