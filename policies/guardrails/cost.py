@@ -544,6 +544,7 @@ class _Context:
         self._messages: dict[str, float] = {}
         self.notes: set[str] = set()  # what a reader of the estimate should know
         self.fully_traced: dict[str, float] = {}  # service -> X-Ray $/month at 100% sampling
+        self.sampler_computed: dict[str, float] = {}  # the same, where the sampler is not known yet
         self._serving: set[str] | None = None
         self._all_types = tuple(dict.fromkeys(r.type for r in graph.resources))  # for indexed lookups
         self._expiry_days: dict[str, float | None] = {}  # bucket -> its lifecycle's expiry (log buckets)
@@ -869,9 +870,10 @@ def _ecs_service(resource: Res, ctx: _Context) -> list[Charge]:
     if share:
         charges.append(Charge(f"X-Ray traces recorded ({share:.0%} of requests sampled)",
                               requests * share / 1e6, "xray.traceMillion"))
-    if share == 1.0 and sampler is None and requests:
+    if share == 1.0 and sampler in (None, SAMPLER_COMPUTED) and requests:
         price, _column = ctx.prices.unit_price("xray.traceMillion", ctx.region(resource))
-        ctx.fully_traced[f"{resource.name} ({ctx.region(resource)})"] = requests / 1e6 * price
+        traced = ctx.fully_traced if sampler is None else ctx.sampler_computed
+        traced[f"{resource.name} ({ctx.region(resource)})"] = requests / 1e6 * price
     return charges
 
 
@@ -891,14 +893,18 @@ def _trace_share(task: Res, ctx: _Context) -> tuple[float, str | None]:
                     env[pair["name"]] = str(pair.get("value"))
         sampler = env.get("OTEL_TRACES_SAMPLER")
         return _sampler_share(sampler, env.get("OTEL_TRACES_SAMPLER_ARG")), sampler
-    # Computed container definitions (preview): the task role's X-Ray write access tells.
+    # Computed container definitions (preview): the task role's X-Ray write access tells that it
+    # traces; its sampler is not known yet, so every request is priced (an upper bound).
     for role in ctx.targets(task, "taskRoleArn", "aws:iam/role:Role"):
         for attachment in ctx.referrers(role, ["aws:iam/rolePolicyAttachment:RolePolicyAttachment"],
                                         "role"):
             arn = attachment.props.get("policyArn")
             if isinstance(arn, str) and "XRay" in arn:
-                return _sampler_share(None, None), None
+                return 1.0, SAMPLER_COMPUTED
     return 0.0, None
+
+
+SAMPLER_COMPUTED = "(computed)"
 
 
 def _sampler_share(sampler: str | None, argument: str | None) -> float:
@@ -1608,6 +1614,11 @@ def estimate(resources: StackGraph | Sequence[Any], *, config: Mapping[str, str]
                   f"{money(sum(ctx.fully_traced.values()))}/month: no OTEL_TRACES_SAMPLER is set and the "
                   "OpenTelemetry default samples all; OTEL_TRACES_SAMPLER=parentbased_traceidratio with "
                   "OTEL_TRACES_SAMPLER_ARG=0.05 would record 5%")
+    if ctx.sampler_computed:
+        notes.add(f"X-Ray for {', '.join(sorted(ctx.sampler_computed))} is priced as if every request "
+                  f"were traced ({money(sum(ctx.sampler_computed.values()))}/month): the trace sampler "
+                  "is in container definitions, computed during a preview; an update-mode estimate "
+                  "reads it")
     return Estimate(lines=tuple(lines), unpriced=tuple(unpriced), free=dict(free), usage=usage,
                     prices=table, notes=tuple(sorted(notes | ctx.notes)))
 
