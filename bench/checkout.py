@@ -48,6 +48,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from bench.machine import PROJECT_DIR
+from bench.process_env import temporary_environment
 from bench.report import Section, Table, Target
 from bench.stats import Figure, percentile
 
@@ -233,20 +234,6 @@ def _boto3_env(moto_url: str) -> dict[str, str]:
             "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
 
 
-@contextlib.contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def _make_orders(shop: _Shop, count: int, seed: int) -> list[Order]:
     """`count` carts of 1-3 lines, round-robin over the customers, created in DynamoDB (moto)."""
     import boto3
@@ -254,7 +241,7 @@ def _make_orders(shop: _Shop, count: int, seed: int) -> list[Order]:
     from shop.userstate import CartStore
 
     rng = random.Random(seed)
-    with _environment(shop.aws_env):
+    with temporary_environment(shop.aws_env):
         table = boto3.resource("dynamodb", region_name=REGION).Table(TABLES["carts"])
     carts = CartStore(table)
 
@@ -478,7 +465,7 @@ def _running_shop(settings: Settings, work_dir: Path) -> Iterator[_Shop]:
         children.append(stripe)
         aws_env = _boto3_env(moto.wait_ready())
         stripe.wait_ready()
-        with _environment(aws_env):
+        with temporary_environment(aws_env):
             dynamodb = boto3.client("dynamodb", region_name=REGION)
             for table, key in ((TABLES["carts"], "cart_id"), (TABLES["sessions"], "session_id")):
                 dynamodb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",

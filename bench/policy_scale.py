@@ -14,13 +14,12 @@ protocol, not the building of requests. Three packs see the same requests:
 
 from __future__ import annotations
 
-import contextlib
-import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.process_env import temporary_environment
 from bench.report import Section, Table, Target
 from bench.stats import Figure
 from bench.synthetic import synthetic_stack
@@ -42,24 +41,9 @@ class _Pack:
     environment: Mapping[str, str]
 
 
-@contextlib.contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
-    """The pack process inherits the environment (as under the CLI): set its knobs for one start."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def _measure(pack: _Pack, items: Sequence[PreparedResource], warmup: Sequence[PreparedResource],
              snapshot: Snapshot, runs: int) -> tuple[Figure, int, PolicyPackProcess]:
-    with _environment(pack.environment):
+    with temporary_environment(pack.environment):
         process = PolicyPackProcess.for_snapshot(snapshot, pack.directory)
         process.start()
     try:
