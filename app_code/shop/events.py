@@ -84,6 +84,53 @@ class CartAbandoned(_Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
 
 
+CategorySlug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+
+
+class ProductSnapshot(_Strict):
+    """A product as the catalog holds it after a change (the `products` row, migration 0006)."""
+
+    sku: Sku
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    description: Annotated[str, StringConstraints(max_length=5000)]
+    category: CategorySlug | None
+    price_cents: int = Field(ge=0)
+    currency: Currency
+    stock: int = Field(ge=0)
+    active: bool
+    version: int = Field(gt=0)
+
+
+class ProductUpdated(_Strict):
+    """`product.updated`: a product was created or changed (price, stock, category, active...).
+
+    `version` grows by one with every change of the SKU, so a consumer keeps the highest version it
+    has seen and ignores an older event that arrives late (the search index uses it as the
+    document's external version). `product` is the whole row after the change, so a consumer needs
+    no database read.
+    """
+
+    event_id: uuid.UUID
+    sku: Sku
+    version: int = Field(gt=0)
+    active: bool
+    updated_at: datetime
+    product: ProductSnapshot
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+def product_updated_detail(product: ProductSnapshot, *, updated_at: datetime) -> dict[str, Any]:
+    """The contract's `product.updated` detail for `product` at its version, validated."""
+    detail = ProductUpdated(
+        event_id=event_id_for(PRODUCT_UPDATED, f"{product.sku}:{product.version}"),
+        sku=product.sku, version=product.version, active=product.active, updated_at=updated_at,
+        product=product)
+    data = detail.model_dump(mode="json")
+    data["updated_at"] = rfc3339(updated_at)
+    return data
+
+
 class GenericEvent(BaseModel):
     """Any other contract event: only the stable id is required."""
 
