@@ -2,7 +2,8 @@
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements*.txt policies/requirements.txt app_code/requirements.txt | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements*.txt policies/requirements.txt app_code/requirements.txt \
+	bootstrap/requirements.txt | sha1sum | cut -c1-12)
 STACK ?= prod
 ARGS ?=
 
