@@ -27,8 +27,6 @@ import pulumi_pulumiservice as pulumiservice
 from . import github, permissions
 from .permissions import StackInventory
 
-MAX_PULUMI_TOKEN_SECONDS = 7200  # a Pulumi token lives as long as the longest deploy session
-
 
 @dataclass(frozen=True, kw_only=True)
 class GitHubAccessArgs:
@@ -107,7 +105,7 @@ class GitHubAccess(pulumi.ComponentResource):
             pulumiservice.OidcIssuer(
                 f"{name}-pulumi-cloud", name=f"github-{args.repository.replace('/', '-')}",
                 organization=args.pulumi_organization, url=github.ISSUER_URL,
-                max_expiration_seconds=MAX_PULUMI_TOKEN_SECONDS,
+                max_expiration_seconds=args.deploy_session_seconds,  # a deploy's whole session
                 policies=[pulumiservice.AuthPolicyDefinitionArgs(
                     decision=pulumiservice.AuthPolicyDecision.ALLOW,
                     token_type=pulumiservice.AuthPolicyTokenType.ORGANIZATION,

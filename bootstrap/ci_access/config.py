@@ -71,8 +71,8 @@ def parse(raw: Mapping[str, str | None], *, project: str, stack: str,
                              "Pulumi.<stack>.yaml, run `python -m offline.inventory`)")
 
     provider = (raw.get("githubOidcProviderArn") or "").strip() or None
-    if provider is not None and not re.fullmatch(rf"arn:aws:iam::\d{{12}}:oidc-provider/{re.escape(ISSUER_HOST)}",
-                                                 provider):
+    expected = rf"arn:aws:iam::\d{{12}}:oidc-provider/{re.escape(ISSUER_HOST)}"
+    if provider is not None and not re.fullmatch(expected, provider):
         raise fail("githubOidcProviderArn", f"= {provider!r} is not the ARN of an IAM OIDC provider "
                                             f"for {ISSUER_HOST}")
 

@@ -90,7 +90,8 @@ def test_the_preview_role_reads_what_a_preview_reads_and_nothing_else(stack: str
     # THEN it allows exactly those reads: no write, no secret value, no account parameter
     assert set(needed) <= actions
     assert not [a for a in actions if is_write(a)]
-    assert not _allows(statements, "secretsmanager:GetSecretValue", "arn:aws:secretsmanager:us-east-1:1:secret:x")
+    assert not _allows(statements, "secretsmanager:GetSecretValue",
+                       "arn:aws:secretsmanager:us-east-1:123456789012:secret:x")
     assert not _allows(statements, "ssm:GetParameter", "arn:aws:ssm:us-east-1:123456789012:parameter/db")
     assert _allows(statements, "ssm:GetParameter",
                    "arn:aws:ssm:us-east-1::parameter/aws/service/powertools/python/arm64/python3.12/3.4.0")
@@ -155,7 +156,8 @@ def test_a_new_resource_type_changes_the_deploy_policy() -> None:
     # GIVEN the prod inventory and the same stack with one more service
     entry = json.loads(inventory.INVENTORY_FILE.read_text())["stacks"]["prod"]
     base = StackInventory.parse("prod", entry)
-    grown = StackInventory.parse("prod", {**entry, "types": [*entry["types"], "aws:acm/certificate:Certificate"]})
+    grown = StackInventory.parse("prod", {**entry,
+                                          "types": [*entry["types"], "aws:acm/certificate:Certificate"]})
 
     # THEN only the grown stack's deploy role manages it
     assert "acm:*" not in permissions.deploy_policy(base, "123456789012")
