@@ -2,11 +2,12 @@
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements*.txt policies/requirements.txt app_code/requirements.txt | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements*.txt policies/requirements.txt app_code/requirements.txt \
+	bootstrap/requirements.txt | sha1sum | cut -c1-12)
 STACK ?= prod
 ARGS ?=
 
-.PHONY: test preview lint bench system-packages clean
+.PHONY: test preview lint bench docs system-packages clean
 
 $(STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +30,13 @@ preview: $(STAMP) system-packages
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
+
+## make docs: regenerate what is generated from the code: the README's preview sample, the
+## architecture diagram (docs/diagram.*), bootstrap/stack-inventory.json and policy-config.json
+docs: $(STAMP) system-packages
+	$(PY) -m offline.readme
+	$(PY) -m offline.diagram
+	$(PY) -m offline.inventory
 
 ## make bench: benchmarks, written to bench/results/
 bench: $(STAMP) system-packages

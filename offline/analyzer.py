@@ -242,7 +242,7 @@ class PolicyPackProcess:
                      stack_tags: Mapping[str, str] | None = None) -> PolicyPackProcess:
         """A pack process with the snapshot's stack, mode and stack config in its environment."""
         return cls(pack_dir, stack=snapshot.stack, preview=snapshot.preview, config=snapshot.config,
-                   policy_config=policy_config, stack_tags=stack_tags)
+                   policy_config=policy_config, project=snapshot.project, stack_tags=stack_tags)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> PolicyPackProcess:
@@ -594,7 +594,7 @@ def _default_provider(snapshot: Snapshot, resource: Resource,
     name = f"default_{version.replace('.', '_')}" if version else "default"
     inputs = _struct({k.split(":", 1)[1]: v for k, v in snapshot.config.items()
                       if k.startswith(package + ":")})
-    urn = f"urn:pulumi:{snapshot.stack}::{PROJECT}::pulumi:providers:{package}::{name}"
+    urn = f"urn:pulumi:{snapshot.stack}::{snapshot.project}::pulumi:providers:{package}::{name}"
     items.append(_EngineResource(urn, f"pulumi:providers:{package}", name, inputs, inputs,
                                  analyzer_pb2.AnalyzerResourceOptions()))
     return analyzer_pb2.AnalyzerProviderResource(type=f"pulumi:providers:{package}",

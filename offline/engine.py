@@ -64,7 +64,7 @@ def stack_config(stack: str, project_dir: Path = PROJECT_DIR,
     values: dict[str, Any] = {}
     for key, declaration in (project.get("config") or {}).items():
         if isinstance(declaration, dict) and "default" in declaration:
-            values[f"{PROJECT}:{key}"] = declaration["default"]
+            values[f"{project.get('name') or PROJECT}:{key}"] = declaration["default"]
     values.update(stack_values)
     values.update(overrides or {})
 
@@ -83,6 +83,11 @@ def stack_config(stack: str, project_dir: Path = PROJECT_DIR,
         else:
             config[key] = str(value)
     return config, secret_keys
+
+
+def project_name(project_dir: Path = PROJECT_DIR) -> str:
+    """The `name` in the folder's Pulumi.yaml: the config namespace and the URNs' project."""
+    return str((yaml.safe_load((project_dir / "Pulumi.yaml").read_text()) or {}).get("name") or PROJECT)
 
 
 def available_stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
@@ -368,6 +373,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: OfflineMocks) -> None:
         super().__init__(mocks)
         self.recorded: list[Resource] = []
+        self.invoked: list[str] = []  # data-source tokens, in call order (what a preview reads)
         self.mocks_impl = mocks
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
@@ -377,6 +383,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             if parent_type != "pulumi:pulumi:Stack":
                 type_ = f"{parent_type}${type_}"
         return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{type_}::{name}"
+
+    def Invoke(self, request: Any) -> Any:  # noqa: N802 - the gRPC method's name
+        self.invoked.append(request.tok)
+        return super().Invoke(request)
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method's name
         response = super().RegisterResource(request)
@@ -423,6 +433,8 @@ class Snapshot:
     resources: tuple[Resource, ...]
     outputs: dict[str, Any]  # UNKNOWN where the value is computed and unknown
     config: dict[str, str]
+    project: str = PROJECT
+    invokes: tuple[str, ...] = ()  # the data sources the program called, each once, sorted
 
     def __iter__(self) -> Iterator[Resource]:
         return iter(self.resources)
@@ -533,7 +545,7 @@ def _run(stack: str, preview: bool, overrides: Mapping[str, Any] | None, program
     mocks = OfflineMocks(region=region, preview=preview)
     monitor = RecordingMonitor(mocks)
     pulumi_settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview,
+    pulumi.runtime.set_mocks(mocks, project=project_name(project_dir), stack=stack, preview=preview,
                              monitor=monitor)
     pulumi_settings.SETTINGS.rpc_manager.clear()
     pulumi_settings.SETTINGS.outputs.clear()
@@ -558,5 +570,6 @@ def _run(stack: str, preview: bool, overrides: Mapping[str, Any] | None, program
     root = pulumi_settings.get_root_resource()
     outputs = _resolve_outputs(getattr(root, "outputs", {}) or {})
     return Snapshot(stack=stack, preview=preview, resources=tuple(monitor.recorded),
-                    outputs=outputs, config=config)
+                    outputs=outputs, config=config, project=project_name(project_dir),
+                    invokes=tuple(sorted(set(monitor.invoked))))
 

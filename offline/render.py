@@ -111,8 +111,8 @@ class PreviewResult:
 # Facts about resources that every rendering (and the diagram) shares
 
 
-def stack_urn(stack: str) -> str:
-    return f"urn:pulumi:{stack}::{PROJECT}::pulumi:pulumi:Stack::{PROJECT}-{stack}"
+def stack_urn(stack: str, project: str = PROJECT) -> str:
+    return f"urn:pulumi:{stack}::{project}::pulumi:pulumi:Stack::{project}-{stack}"
 
 
 def display_type(type_: str) -> str:
@@ -198,7 +198,7 @@ class Row:
 
 def tree_rows(snapshot: Snapshot) -> list[Row]:
     """The stack and its resources, children under their parents: providers, then by type and name."""
-    root = stack_urn(snapshot.stack)
+    root = stack_urn(snapshot.stack, snapshot.project)
     known = {r.urn for r in snapshot}
     children: dict[str, list[Resource]] = {}
     for resource in snapshot:
@@ -208,7 +208,7 @@ def tree_rows(snapshot: Snapshot) -> list[Row]:
     for kids in children.values():  # registration order varies between runs under the mocks
         kids.sort(key=lambda r: (not r.type.startswith("pulumi:providers:"), display_type(r.type),
                                  r.name))
-    rows = [Row(0, "", "pulumi:pulumi:Stack", f"{PROJECT}-{snapshot.stack}", root)]
+    rows = [Row(0, "", "pulumi:pulumi:Stack", f"{snapshot.project}-{snapshot.stack}", root)]
 
     def walk(urn: str, indent: str, depth: int) -> None:
         kids = children.get(urn, [])
@@ -255,7 +255,7 @@ def violations_by_resource(result: PreviewResult) -> list[tuple[str | None, list
         groups.setdefault(violation.urn, []).append(violation)
     for group in groups.values():
         group.sort(key=lambda v: (v.level not in BLOCKING_LEVELS, v.policy))
-    root = stack_urn(result.stack)
+    root = stack_urn(result.stack, result.snapshot.project if result.snapshot else PROJECT)
     return sorted(groups.items(), key=lambda item: order.get(item[0] or root, len(order)))
 
 
@@ -390,7 +390,7 @@ def _text_summary(snapshot: Snapshot) -> list[str]:
 def to_document(result: PreviewResult) -> dict[str, Any]:
     snapshot = result.snapshot
     document: dict[str, Any] = {
-        "project": PROJECT,
+        "project": snapshot.project if snapshot is not None else PROJECT,
         "stack": result.stack,
         "mode": "offline-preview",
         "caveats": list(CAVEATS),

@@ -1,9 +1,11 @@
-"""The GitHub workflows are valid and do what the README promises."""
+"""The GitHub workflows are valid and do what the README and docs/delivery.md promise."""
 
 from __future__ import annotations
 
+import fnmatch
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,12 +14,17 @@ import yaml
 from offline.engine import PROJECT_DIR
 
 WORKFLOWS = sorted((PROJECT_DIR / ".github" / "workflows").glob("*.yml"))
+ACTIONS = sorted((PROJECT_DIR / ".github" / "actions").glob("*/action.yml"))
+PULUMI_CLOUD = "./.github/actions/pulumi-cloud"
+PYTHON = "./.github/actions/python"
 
 
-def _load(name: str) -> dict[str, Any]:
-    workflow = yaml.safe_load((PROJECT_DIR / ".github" / "workflows" / name).read_text())
-    workflow["on"] = workflow.pop(True, workflow.get("on"))  # YAML 1.1 reads `on:` as True
-    return workflow
+def _load(path: Path | str) -> dict[str, Any]:
+    path = Path(path) if isinstance(path, Path) else PROJECT_DIR / ".github" / "workflows" / path
+    document = yaml.safe_load(path.read_text())
+    if True in document:
+        document["on"] = document.pop(True)  # YAML 1.1 reads `on:` as True
+    return dict(document)
 
 
 def _steps(job: dict[str, Any]) -> list[dict[str, Any]]:
@@ -28,14 +35,20 @@ def _runs(job: dict[str, Any]) -> str:
     return "\n".join(step.get("run", "") for step in _steps(job))
 
 
+def _uses(job: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
+    return [s for s in _steps(job) if str(s.get("uses", "")).startswith(prefix)]
+
+
 def _pulumi(job: dict[str, Any], command: str) -> dict[str, Any]:
-    found = [s["with"] for s in _steps(job) if str(s.get("uses", "")).startswith("pulumi/actions@")
-             and s.get("with", {}).get("command") == command]
+    found = [s["with"] for s in _uses(job, "pulumi/actions@") if s.get("with", {}).get("command") == command]
     assert len(found) == 1, f"expected one pulumi/actions step running {command}"
-    # a real preview or update needs the program's and the pack's venvs and the Lambda layer
-    assert "pulumi install\n" in _runs(job) and "pulumi install --cwd policies" in _runs(job)
-    assert "scripts/build_lambda_layers.py" in _runs(job)
-    return found[0]
+    assert _uses(job, PULUMI_CLOUD), "a real preview or update needs the OIDC credentials and the venvs"
+    return dict(found[0])
+
+
+def _validate(schema: str, files: list[Path]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema,
+                           *map(str, files)], capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_every_workflow_is_valid_against_the_github_workflow_schema() -> None:
@@ -43,11 +56,17 @@ def test_every_workflow_is_valid_against_the_github_workflow_schema() -> None:
     assert WORKFLOWS, "no .github/workflows/*.yml"
 
     # WHEN check-jsonschema validates them (offline: the schema ships with the package)
-    result = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema",
-                             "vendor.github-workflows", *map(str, WORKFLOWS)],
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = _validate("vendor.github-workflows", WORKFLOWS)
 
     # THEN they are valid
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_local_action_is_valid_against_the_github_action_schema() -> None:
+    assert {p.parent.name for p in ACTIONS} == {"python", "pulumi-cloud"}
+
+    result = _validate("vendor.github-actions", ACTIONS)
+
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -55,9 +74,7 @@ def test_the_schema_check_rejects_a_broken_workflow(tmp_path) -> None:
     broken = tmp_path / "broken.yml"
     broken.write_text("name: broken\non: [push]\njobs:\n  a:\n    steps:\n      - run: make test\n")
 
-    result = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema",
-                             "vendor.github-workflows", str(broken)],
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = _validate("vendor.github-workflows", [broken])
 
     assert result.returncode == 1
     assert "runs-on" in result.stdout
@@ -74,38 +91,106 @@ def test_pull_requests_run_the_tests_and_post_the_offline_preview() -> None:
     assert "make preview STACK=${{ matrix.stack }}" in _runs(preview)
     assert "--markdown-file" in _runs(preview)
     assert "$GITHUB_STEP_SUMMARY" in _runs(preview)
-    assert any(str(s.get("uses", "")).startswith("actions/github-script@") for s in _steps(preview))
+    assert _uses(preview, "actions/github-script@")
     assert preview["permissions"]["pull-requests"] == "write"
 
 
-def test_the_real_preview_runs_only_with_credentials_and_the_local_pack() -> None:
-    jobs = _load("pull-request.yml")["jobs"]
+def test_a_pull_request_previews_each_stack_in_its_preview_environment_with_the_pack() -> None:
+    job = _load("pull-request.yml")["jobs"]["cloud-preview"]
 
-    cloud = jobs["cloud-preview"]
-    assert cloud["needs"] == "credentials"
-    assert cloud["if"] == "needs.credentials.outputs.available == 'true'"
-    step = _pulumi(cloud, "preview")
+    assert set(job["strategy"]["matrix"]["stack"]) == {"prod", "staging"}
+    assert job["environment"] == "${{ matrix.stack }}-preview"
+    step = _pulumi(job, "preview")
     assert step["policyPacks"] == "policies"
-    assert step["stack-name"] == "${{ matrix.stack }}"
-    assert "secrets.PULUMI_ACCESS_TOKEN" in yaml.safe_dump(jobs["credentials"])
+    assert step["stack-name"] == "${{ vars.PULUMI_ORGANIZATION }}/${{ matrix.stack }}"
+    assert step["comment-on-pr"] is True
+    # never on a fork's pull request, never before the bootstrap created the identities
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in job["if"]
+    assert "vars.PULUMI_ORGANIZATION != ''" in job["if"]
 
 
-@pytest.mark.parametrize("stack", ["staging", "prod"])
-def test_main_deploys_with_the_pack(stack: str) -> None:
-    job = _load("deploy.yml")["jobs"][stack]
-
-    step = _pulumi(job, "up")
-    assert step["stack-name"] == stack
-    assert step["policyPacks"] == "policies"
-    assert job["environment"] == stack
-
-
-def test_prod_is_deployed_after_staging_behind_its_environment() -> None:
+def test_main_deploys_staging_then_previews_prod_before_the_approval() -> None:
     workflow = _load("deploy.yml")
     jobs = workflow["jobs"]
 
     assert workflow["on"]["push"]["branches"] == ["main"]
-    assert "test" in jobs["staging"]["needs"]
-    assert jobs["prod"]["needs"] == "staging"
-    assert jobs["prod"]["environment"] == "prod"  # required reviewers: the manual approval
     assert workflow["concurrency"]["cancel-in-progress"] is False
+    assert jobs["staging"]["needs"] == "test" and jobs["staging"]["environment"] == "staging"
+    assert _pulumi(jobs["staging"], "up")["stack-name"].endswith("/staging")
+    assert _pulumi(jobs["staging"], "up")["policyPacks"] == "policies"
+
+    # the prod preview runs before the approval, without reviewers, and is posted as a summary
+    plan = jobs["prod-preview"]
+    assert plan["needs"] == "staging" and plan["environment"] == "prod-preview"
+    assert "pulumi preview --stack \"$STACK\" --policy-pack policies --json > build/prod-reviewed.json" \
+        in _runs(plan)
+    assert "scripts/reviewed_plan.py summary build/prod-reviewed.json" in _runs(plan)
+    assert '>> "$GITHUB_STEP_SUMMARY"' in _runs(plan)
+    assert _uses(plan, "actions/upload-artifact@")[0]["with"]["name"] == "prod-reviewed-preview"
+
+
+def test_prod_applies_only_the_reviewed_changes_after_the_approval() -> None:
+    job = _load("deploy.yml")["jobs"]["prod"]
+
+    assert job["needs"] == "prod-preview"
+    assert job["environment"] == "prod"  # required reviewers: the manual approval
+    steps = _steps(job)
+    download = next(i for i, s in enumerate(steps)
+                    if str(s.get("uses", "")).startswith("actions/download-artifact@"))
+    check = next(i for i, s in enumerate(steps) if "reviewed_plan.py compare" in s.get("run", ""))
+    up = next(i for i, s in enumerate(steps) if s.get("with", {}).get("command") == "up")
+    assert download < check < up
+    assert steps[download]["with"]["name"] == "prod-reviewed-preview"
+    assert _pulumi(job, "up")["stack-name"].endswith("/prod")
+    assert _pulumi(job, "up")["policyPacks"] == "policies"
+
+
+def test_no_workflow_stores_a_long_lived_credential() -> None:
+    for path in [*WORKFLOWS, *ACTIONS]:
+        assert "secrets." not in path.read_text(), f"{path.name} reads a secret: use the OIDC exchange"
+    action = _load(PROJECT_DIR / ".github" / "actions" / "pulumi-cloud" / "action.yml")
+    steps = action["runs"]["steps"]
+    auth = next(s for s in steps if str(s.get("uses", "")).startswith("pulumi/auth-actions@"))
+    assert auth["with"]["requested-token-type"] == "urn:pulumi:token-type:access_token:organization"
+    aws = next(s for s in steps
+               if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials@"))
+    assert aws["with"]["role-to-assume"] == "${{ inputs.aws-role-arn }}"
+
+
+def test_every_job_with_cloud_credentials_names_an_environment_and_may_request_a_token() -> None:
+    for path in WORKFLOWS:
+        for name, job in _load(path)["jobs"].items():
+            if _uses(job, PULUMI_CLOUD):
+                assert job.get("environment"), f"{path.name}:{name} assumes a role outside an environment"
+                assert job["permissions"]["id-token"] == "write", f"{path.name}:{name}"
+                assert "vars.AWS_ROLE_ARN" in str(_uses(job, PULUMI_CLOUD)[0]["with"]["aws-role-arn"])
+
+
+def test_wheels_and_plugins_are_cached() -> None:
+    python = _load(PROJECT_DIR / ".github" / "actions" / "python" / "action.yml")
+    (setup,) = python["runs"]["steps"]
+    assert setup["with"]["cache"] == "pip"
+    patterns = setup["with"]["cache-dependency-path"].split()
+    requirements = [str(p.relative_to(PROJECT_DIR)) for p in PROJECT_DIR.rglob("requirements*.txt")
+                    if not {".venv", "build", "venv"} & set(p.relative_to(PROJECT_DIR).parts)]
+    uncovered = [r for r in requirements if not any(fnmatch.fnmatch(r, p) for p in patterns)]
+    assert not uncovered, f"the pip cache key misses {uncovered}"
+
+    cloud = _load(PROJECT_DIR / ".github" / "actions" / "pulumi-cloud" / "action.yml")["runs"]["steps"]
+    cache = next(s for s in cloud if str(s.get("uses", "")).startswith("actions/cache@"))
+    assert cache["with"]["path"] == "~/.pulumi/plugins"
+    assert "hashFiles('requirements.txt'" in cache["with"]["key"]  # the provider pins live there
+    for path in WORKFLOWS:
+        for job in _load(path)["jobs"].values():
+            assert not _uses(job, "actions/setup-python@"), "set Python up through ./.github/actions/python"
+            assert _uses(job, PYTHON) or _uses(job, PULUMI_CLOUD)
+
+
+@pytest.mark.parametrize("action", ["docker/setup-qemu-action@", "docker/setup-buildx-action@"])
+def test_previews_and_deploys_can_build_the_arm64_images(action: str) -> None:
+    # pulumi-docker-build builds the images inside `pulumi preview` (on CI) and `pulumi up`
+    steps = _load(PROJECT_DIR / ".github" / "actions" / "pulumi-cloud" / "action.yml")["runs"]["steps"]
+    found = [s for s in steps if str(s.get("uses", "")).startswith(action)]
+    assert found
+    if "qemu" in action:
+        assert "arm64" in found[0]["with"]["platforms"]
