@@ -79,12 +79,17 @@ class MigrationError(RuntimeError):
         self.sqlstate = error.sqlstate
 
 
-def migration_files(folder: Traversable | None = None) -> list[Migration]:
+def migrations(folder: Traversable | None = None) -> list[Migration]:
     """Every migration of `folder` (default: the shop.migrations package), in order."""
     folder = folder or resources.files("shop.migrations")
     found = sorted(entry.name for entry in folder.iterdir() if _NAME.match(entry.name))
     return [Migration(version=name.removesuffix(".sql"), file=name,
                       sql=folder.joinpath(name).read_text(encoding="utf-8")) for name in found]
+
+
+def migration_files(folder: Traversable | None = None) -> list[tuple[str, str]]:
+    """(version, sql) for every migration, in order."""
+    return [(m.version, m.sql) for m in migrations(folder)]
 
 
 def apply_migrations(conn: Connection, folder: Traversable | None = None) -> list[str]:
@@ -97,7 +102,7 @@ def apply_migrations(conn: Connection, folder: Traversable | None = None) -> lis
         conn.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
                             version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())""")
         done = {row["version"] for row in conn.execute("SELECT version FROM schema_migrations")}
-        for migration in migration_files(folder):
+        for migration in migrations(folder):
             if migration.version in done:
                 continue
             statements = migration.statements()

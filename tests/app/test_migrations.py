@@ -55,12 +55,12 @@ def schema_of(url: str) -> dict[str, list[Any]]:
 
 
 def test_applying_the_migrations_twice_changes_nothing(empty_database: str) -> None:
-    from shop.migrate import apply_migrations, migration_files
+    from shop.migrate import apply_migrations, migrations
 
     # GIVEN an empty database, migrated once
     with connect(empty_database) as conn:
         first = apply_migrations(conn)
-    assert first == [m.version for m in migration_files()]
+    assert first == [m.version for m in migrations()]
     before = schema_of(empty_database)
 
     # WHEN the migrations run again (a redeploy, or a second migrator racing the first)
@@ -134,7 +134,7 @@ def test_the_migrator_function_logs_in_as_the_master_user_from_its_secret(
         empty_database: str, aws: Any) -> None:
     """The Lambda handler `pulumi up` invokes: master credentials from Secrets Manager (moto),
     connection settings from its environment, then the pending migrations."""
-    from shop.migrate import handler, migration_files
+    from shop.migrate import handler, migrations
 
     # GIVEN the master secret as RDS stores it and the function's environment
     secret_arn = aws.client("secretsmanager").create_secret(
@@ -152,7 +152,7 @@ def test_the_migrator_function_logs_in_as_the_master_user_from_its_secret(
         second = handler({}, None)
 
     # THEN the first run applies everything, the second nothing
-    versions = [m.version for m in migration_files()]
+    versions = [m.version for m in migrations()]
     assert first == {"applied": versions, "current": versions[-1]}
     assert second == {"applied": [], "current": versions[-1]}
 
