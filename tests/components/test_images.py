@@ -60,6 +60,7 @@ def test_each_service_runs_the_digest_the_program_built_and_pushed_to_its_own_re
         assert repository.name == f"web-{service}"
         assert image.parent == repository.parent  # both children of the web tier's component
         assert image.outputs["ref"] == f"{image.inputs['tags'][0]}@{digest}"
+        assert prod.outputs["serviceImages"][service] == f"{repository_url}@{digest}"
 
 
 def test_the_build_is_the_app_code_dockerfile_for_graviton_pushed_with_an_ecr_token(

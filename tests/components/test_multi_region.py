@@ -503,3 +503,17 @@ def test_the_architecture_diagram_keeps_each_region_s_components_apart(multi_reg
 def test_a_global_role_without_its_links_is_refused(changes: dict, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         RelationalDatabase("database", database_args(**changes))
+
+
+def test_the_second_region_s_database_clients_wait_for_the_writer_region_s_migrations(
+        multi_region: Snapshot) -> None:
+    from tests.components.test_schema_migrations import upstream
+
+    # GIVEN one migrator, in the writer Region (DDL runs on the writer only)
+    (invocation,) = multi_region.of_type("aws:lambda/invocation:Invocation")
+    assert region_of(multi_region, invocation) == PRIMARY
+    # THEN the second Region's services and functions that use the database wait for it too
+    for resource in multi_region.of_type("aws:ecs/taskDefinition:TaskDefinition",
+                                         "aws:lambda/function:Function"):
+        if region_of(multi_region, resource) == SECONDARY and "PGHOST" in json.dumps(resource.inputs):
+            assert invocation.urn in upstream(multi_region, resource), resource.urn

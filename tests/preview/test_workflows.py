@@ -35,6 +35,8 @@ def _pulumi(job: dict[str, Any], command: str) -> dict[str, Any]:
     # a real preview or update needs the program's and the pack's venvs and the Lambda layer
     assert "pulumi install\n" in _runs(job) and "pulumi install --cwd policies" in _runs(job)
     assert "scripts/build_lambda_layers.py" in _runs(job)
+    # the program builds the services' image: BuildKit through Buildx on the runner
+    assert any(str(s.get("uses", "")).startswith("docker/setup-buildx-action@") for s in _steps(job))
     return found[0]
 
 
