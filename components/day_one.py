@@ -52,7 +52,8 @@ def manual_steps(cfg: StackConfig) -> tuple[ManualStep, ...]:
     steps.append(ManualStep(
         Phase.BEFORE_UP, "Put the payment provider's key in its secret",
         f"aws secretsmanager put-secret-value --region {cfg.payment_secret_arn.split(':')[3]} "
-        f"--secret-id {cfg.payment_secret_arn} --secret-string '{{\"api_key\": \"sk_live_...\"}}'"))
+        f"--secret-id {cfg.payment_secret_arn} --secret-string "
+        f"'{{\"api_key\": \"{'sk_live' if cfg.is_prod else 'sk_test'}_...\"}}'"))
     if secondary:
         steps.append(ManualStep(
             Phase.BEFORE_UP, "Replicate the payment provider's secret to the second Region",

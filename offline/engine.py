@@ -533,6 +533,23 @@ class Snapshot:
             chain.append(resource)
         return chain
 
+    def upstream(self, resource: Resource) -> set[str]:
+        """The URNs `resource` waits for in an update: its dependencies, theirs, and so on (a
+        dependency on a component is one on everything inside it)."""
+        seen: set[str] = set()
+        pending = [resource]
+        while pending:
+            current = pending.pop()
+            urns = {*current.dependencies,
+                    *(u for us in current.property_dependencies.values() for u in us)}
+            for urn in urns - seen:
+                seen.add(urn)
+                found = self.by_urn(urn)
+                pending.append(found)
+                if not found.custom:
+                    pending.extend(self.descendants(found))
+        return seen
+
     def provider_of(self, resource: Resource) -> Resource | None:
         """The explicit provider that serves `resource` (directly or inherited from a parent)."""
         urn = resource.provider_urn

@@ -33,6 +33,9 @@ CAVEATS = (
     "computed values (ids, ARNs, endpoints) are unknown, as in `pulumi preview`",
 )
 BLOCKING_LEVELS = frozenset({"mandatory"})
+SERVICE = "aws:ecs/service:Service"
+DEPLOY_STEPS = ("aws:lambda/invocation:Invocation", "docker-build:index:Image")
+"""Resources that do work during the update itself (run a function, build and push an image)."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -287,6 +290,7 @@ def render_text(result: PreviewResult) -> str:
     if snapshot is not None:
         lines += _text_tree(result)
         lines.append("")
+        lines += _text_deploy_order(snapshot)
         lines += _text_diagnostics(snapshot)
     lines += _text_policies(result)
     if snapshot is not None:
@@ -299,6 +303,28 @@ def render_text(result: PreviewResult) -> str:
 
         lines += ["", *render_steps(result.stack, result.manual_steps)]
     return "\n".join(lines)  # the error, if any, goes to stderr (offline.preview)
+
+
+def deploy_order(snapshot: Snapshot) -> dict[str, list[Resource]]:
+    """Per ECS service: the deploy-time steps (DEPLOY_STEPS) the dependency graph runs first."""
+    steps = snapshot.of_type(*DEPLOY_STEPS)
+    order: dict[str, list[Resource]] = {}
+    for service in snapshot.of_type(SERVICE):
+        before = snapshot.upstream(service)
+        order[service.name] = sorted((step for step in steps if step.urn in before),
+                                     key=lambda step: (DEPLOY_STEPS.index(step.type), step.name))
+    return order if steps else {}
+
+
+def _text_deploy_order(snapshot: Snapshot) -> list[str]:
+    order = deploy_order(snapshot)
+    if not order:
+        return []
+    width = max(len(name) for name in order)
+    return ["Deploy order (from the dependency graph): each service rolls after",
+            *(f"    {name:<{width}}  " + (", ".join(f"{s.name} ({display_type(s.type)})"
+                                                    for s in steps) or "nothing")
+              for name, steps in order.items()), ""]
 
 
 def _text_diagnostics(snapshot: Snapshot) -> list[str]:
@@ -422,6 +448,8 @@ def to_document(result: PreviewResult) -> dict[str, Any]:
         } for r in snapshot]
         document["outputs"] = shown_value(snapshot.outputs)
         document["warnings"] = list(snapshot.warnings)
+        document["deployOrder"] = {name: [s.urn for s in steps]
+                                   for name, steps in deploy_order(snapshot).items()}
         document["summary"] = {
             "create": len(snapshot) + 1,  # the resources and the stack, as the CLI counts
             "byType": dict(counts_by_type(snapshot)),

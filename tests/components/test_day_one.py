@@ -10,20 +10,19 @@ import pytest
 
 from components.config import ConfigError, parse_stack_config
 from components.day_one import DOC, Phase, manual_steps
-from offline.engine import PROJECT_DIR, Resource, Snapshot, run_program, stack_config
+from offline.engine import PROJECT_DIR, Resource, Snapshot, stack_config
+from tests.conftest import WITH_ZONE
 
-ZONE = "Z05402722SS6PLUHJ8XWM"
-WITH_ZONE = {"ecommerce:hostedZoneId": ZONE, "ecommerce:certificateArn": "",
-             "ecommerce:originCertificateArn": ""}
+ZONE = WITH_ZONE["ecommerce:hostedZoneId"]
 RECORD = "aws:route53/record:Record"
 CERTIFICATE = "aws:acm/certificate:Certificate"
 VALIDATION = "aws:acm/certificateValidation:CertificateValidation"
 
 
-@pytest.fixture(scope="module")
-def zoned() -> Snapshot:
+@pytest.fixture
+def zoned(staging_with_zone: Snapshot) -> Snapshot:
     """Staging with its zone given and no certificate ARNs: the stack does the day-one wiring."""
-    return run_program("staging", overrides=WITH_ZONE)
+    return staging_with_zone
 
 
 def records(snapshot: Snapshot, name: str, kind: str) -> list[Resource]:

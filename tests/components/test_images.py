@@ -14,7 +14,8 @@ import pytest
 from components.config import ConfigError, parse_stack_config
 from components.images import APP_CODE_DIR, CONTEXT_TAG_PATTERN, context_files, context_tag
 from components.web import DeploymentRolledBack, deployed_task_definition
-from offline.engine import Resource, Snapshot, run_program, stack_config
+from offline.engine import UNKNOWN, Resource, Snapshot, stack_config
+from tests.conftest import PREBUILT_DIGEST
 
 IMAGE = "docker-build:index:Image"
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
@@ -88,6 +89,11 @@ def test_each_image_is_planned_as_a_build_in_a_preview_too(prod_preview: Snapsho
     images = prod_preview.of_type(IMAGE)
     assert len(images) == len(configured_services(prod_preview))
     assert all(image.inputs["buildOnPreview"] is True for image in images)
+    # what only the build knows stays unknown, as in `pulumi preview`
+    assert all("digest" not in image.outputs for image in images)
+    assert prod_preview.outputs["serviceImages"] == UNKNOWN
+    (invocation,) = prod_preview.of_type("aws:lambda/invocation:Invocation")
+    assert "result" not in invocation.outputs
 
 
 def test_the_tag_follows_what_the_dockerignore_lets_into_the_context(tmp_path: Path) -> None:
@@ -159,16 +165,9 @@ def test_a_service_whose_app_module_is_missing_is_named_in_a_warning(prod: Snaps
 
 # -- built elsewhere --------------------------------------------------------------------------------
 
-PREBUILT_DIGEST = "sha256:" + "ab" * 32
-
-
-@pytest.fixture(scope="module")
-def prebuilt() -> Snapshot:
-    return run_program("prod", overrides={
-        "ecommerce:imageSource": "prebuilt",
-        "ecommerce:prebuiltImages": ["storefront tag=2026.12.01-3",
-                                     f"order-api digest={PREBUILT_DIGEST}",
-                                     "admin tag=2026.12.01-3"]})
+@pytest.fixture
+def prebuilt(prod_prebuilt: Snapshot) -> Snapshot:
+    return prod_prebuilt
 
 
 def test_images_built_elsewhere_are_deployed_by_digest_and_nothing_is_built(

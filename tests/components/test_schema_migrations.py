@@ -19,22 +19,7 @@ CLUSTER = "aws:rds/cluster:Cluster"
 
 
 def upstream(snapshot: Snapshot, resource: Resource) -> set[str]:
-    """Every URN `resource` waits for: its dependencies, theirs, and so on (a dependency on a
-    component is one on everything inside it)."""
-    seen: set[str] = set()
-    pending = [resource.urn]
-    while pending:
-        current = snapshot.by_urn(pending.pop())
-        for urn in {*current.dependencies, *(u for us in current.property_dependencies.values()
-                                              for u in us)}:
-            if urn in seen:
-                continue
-            seen.add(urn)
-            pending.append(urn)
-            found = snapshot.by_urn(urn)
-            if not found.custom:
-                pending.extend(d.urn for d in snapshot.descendants(found))
-    return seen
+    return snapshot.upstream(resource)
 
 
 def migrator(snapshot: Snapshot) -> tuple[Resource, Resource]:

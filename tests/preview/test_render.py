@@ -12,6 +12,7 @@ from offline.render import (
     PolicyOutcome,
     PreviewResult,
     Violation,
+    deploy_order,
     render_markdown,
     render_text,
     tier_of,
@@ -132,3 +133,18 @@ def test_a_comment_too_long_for_github_drops_the_tree_but_keeps_the_violations(
     assert "| **mandatory** | `rule-mandatory` |" in body
     assert "<details><summary>By type</summary>" in body
     assert "<summary>Resources" not in body and "The resource tree is too long" in body
+
+
+def test_the_preview_shows_each_service_rolling_after_its_image_and_the_migrations(
+        prod_result: PreviewResult) -> None:
+    # GIVEN the prod preview
+    assert prod_result.snapshot is not None
+    order = deploy_order(prod_result.snapshot)
+    # THEN every service waits, by the dependency graph, for the migration step and its own build
+    assert order and all(
+        [(s.type, s.name) for s in steps] == [("aws:lambda/invocation:Invocation", "migrations"),
+                                              ("docker-build:index:Image", f"{service}-image")]
+        for service, steps in order.items())
+    text = render_text(prod_result)
+    assert "Deploy order (from the dependency graph): each service rolls after" in text
+    assert "web-order-api-image (docker-build:index:Image)" in text
