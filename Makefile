@@ -26,10 +26,11 @@ test: $(STAMP) system-packages
 preview: $(STAMP) system-packages
 	@$(PY) -m offline.preview --stack $(STACK) --diagram build/preview/$(STACK) $(ARGS)
 
-## make lint: ruff and mypy, clean
+## make lint: ruff, mypy and hadolint (the services' Dockerfile), clean
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
+	$(VENV)/bin/hadolint --no-color --failure-threshold style app_code/Dockerfile
 
 ## make docs: regenerate what is generated from the code: the README's preview sample, the
 ## architecture diagram (docs/diagram.*), bootstrap/stack-inventory.json and policy-config.json

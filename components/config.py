@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
@@ -57,6 +57,13 @@ class NatGatewayMode(StrEnum):
     SINGLE = "single"
 
 
+class ImageSource(StrEnum):
+    """Where the services' container images come from (docs/config.md, `imageSource`)."""
+
+    BUILD = "build"  # the program builds app_code/Dockerfile and pushes it to each service's repository
+    PREBUILT = "prebuilt"  # built elsewhere and pushed to each service's repository: `prebuiltImages`
+
+
 class MultiRegionTrigger(StrEnum):
     """The case study's three business reasons to add a second Region."""
 
@@ -76,9 +83,22 @@ class NetworkConfig:
 class EdgeConfig:
     domain_name: str | None
     certificate_arn: str | None
+    """None with a `hosted_zone_id`: the stack issues the certificate (DNS-validated)."""
     origin_domain_name: str
-    origin_certificate_arn: str
+    origin_certificate_arn: str | None
+    """None with a `hosted_zone_id`: the stack issues the certificate (DNS-validated)."""
     waf_rate_limit: int
+    hosted_zone_id: str | None = None
+    """The Route 53 zone holding the shop's names: the stack writes its records there."""
+
+
+SERVICE_APPS = {
+    "storefront": "shop.storefront.app:app",
+    "order-api": "shop.order_service.app:app",
+    "admin": "shop.admin.app:app",
+}
+"""The ASGI app each known service runs (`module:attribute` under app_code/); another service
+names its own with `app=` in its `services` line."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,6 +109,8 @@ class ServiceSpec:
     path: str
     cpu: int
     memory: int
+    app: str
+    """The ASGI app the service's container serves (`module:attribute`, see SERVICE_APPS)."""
     port: int = 8080
     baseline_rps: float = 10.0
     rps_per_task: float = 50.0
@@ -98,6 +120,12 @@ class ServiceSpec:
         """Tasks needed at `spike_factor` x the daily average, plus 25% headroom for uneven load."""
         needed = math.ceil(self.baseline_rps * spike_factor * 1.25 / self.rps_per_task)
         return max(self.min_tasks, needed)
+
+    @property
+    def command(self) -> tuple[str, ...]:
+        """What the container runs: uvicorn serving `app` on every interface; the port comes from
+        the task's `UVICORN_PORT` (the web tier sets it to `port`)."""
+        return ("python", "-m", "uvicorn", self.app, "--host", "0.0.0.0")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,10 +137,23 @@ class ScheduledScaleOut:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PrebuiltImage:
+    """An image built elsewhere, in the service's own repository: by tag or by digest."""
+
+    service: str
+    tag: str | None = None
+    digest: str | None = None
+    """`sha256:<64 hex>`; a tag is pinned to its digest at deploy time."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class WebConfig:
     services: tuple[ServiceSpec, ...]
-    image_tag: str
+    image_source: ImageSource
+    prebuilt_images: tuple[PrebuiltImage, ...]
+    """One per service with ImageSource.PREBUILT; empty with BUILD."""
     scheduled_scale_outs: tuple[ScheduledScaleOut, ...]
+    """The windows that have not ended yet (ended ones are dropped with a warning)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -169,8 +210,6 @@ class MultiRegionConfig:
     secondary_region: str | None = None
     trigger: MultiRegionTrigger | None = None
     trigger_reference: str = ""
-    hosted_zone_id: str | None = None
-    """The Route 53 zone of the origin host name: its latency records pick a Region."""
     secondary_origin_certificate_arn: str | None = None
     """The secondary Region's ACM certificate for the origin host name (its ALB's listener)."""
     writer_region: str | None = None
@@ -207,6 +246,8 @@ class StackConfig:
     usage: UsageConfig
     payment_secret_arn: str
     """The payment provider's API key in Secrets Manager: never in config or the program."""
+    warnings: tuple[str, ...] = ()
+    """One line each: what the config asks for that this deployment leaves out, and why."""
 
     @property
     def is_prod(self) -> bool:
@@ -214,8 +255,12 @@ class StackConfig:
 
     @classmethod
     def load(cls) -> StackConfig:
-        """Read the running program's config (CLI or offline engine) and validate it."""
-        return parse_stack_config(_runtime_config(), stack=pulumi.get_stack())
+        """Read the running program's config (CLI or offline engine), validate it, and show its
+        warnings as the engine shows a program's warnings."""
+        config = parse_stack_config(_runtime_config(), stack=pulumi.get_stack())
+        for warning in config.warnings:
+            pulumi.log.warn(warning)
+        return config
 
 
 # ----------------------------------------------------------------------------------------------
@@ -373,7 +418,7 @@ def _at_least(reader: _Reader, where: str, values: Mapping[str, Any],
 
 def _services(reader: _Reader) -> tuple[ServiceSpec, ...]:
     fields = {"path": str, "cpu": int, "memory": int, "port": int, "baselineRps": float,
-              "rpsPerTask": float, "minTasks": int}
+              "rpsPerTask": float, "minTasks": int, "app": str}
     specs: list[ServiceSpec] = []
     lines = reader.strings("services")
     if not lines:
@@ -395,8 +440,15 @@ def _services(reader: _Reader) -> tuple[ServiceSpec, ...]:
         path = values.get("path", f"/{name}/*")
         if not re.fullmatch(r"/[A-Za-z0-9_\-/.*]*", path):
             raise reader.fail(where, f"path={path!r} must be an ALB path pattern like /api/*")
+        app = values.get("app", SERVICE_APPS.get(name))
+        if app is None:
+            raise reader.fail(where, f"is missing app=: name the ASGI app {name} serves, e.g. "
+                                     f"app=shop.{name.replace('-', '_')}.app:app")
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*", app):
+            raise reader.fail(where, f"app={app!r} must be <module>:<attribute>, e.g. "
+                                     "shop.order_service.app:app")
         specs.append(ServiceSpec(
-            name=name, path=path, cpu=cpu, memory=memory, port=values.get("port", 8080),
+            name=name, path=path, cpu=cpu, memory=memory, app=app, port=values.get("port", 8080),
             baseline_rps=values.get("baselineRps", 10.0),
             rps_per_task=values.get("rpsPerTask", 50.0), min_tasks=values.get("minTasks", 2)))
     _unique(reader, "services", [s.name for s in specs])
@@ -406,7 +458,10 @@ def _services(reader: _Reader) -> tuple[ServiceSpec, ...]:
     return tuple(specs)
 
 
-def _scale_outs(reader: _Reader) -> tuple[ScheduledScaleOut, ...]:
+def _scale_outs(reader: _Reader, now: datetime,
+                warnings: list[str]) -> tuple[ScheduledScaleOut, ...]:
+    """The windows still to come; one that has ended is dropped with a warning, never an error
+    (a date must not break CI)."""
     fields = {"start": datetime, "end": datetime, "minTasksFactor": int}
     result: list[ScheduledScaleOut] = []
     for index, line in enumerate(reader.strings("scheduledScaleOuts")):
@@ -421,7 +476,45 @@ def _scale_outs(reader: _Reader) -> tuple[ScheduledScaleOut, ...]:
         result.append(ScheduledScaleOut(name=name, start=values["start"], end=values["end"],
                                         min_tasks_factor=values["minTasksFactor"]))
     _unique(reader, "scheduledScaleOuts", [s.name for s in result])
-    return tuple(result)
+    ended = [(i, s) for i, s in enumerate(result) if s.end <= now]
+    warnings.extend(
+        f"{reader.stack_file}: {PROJECT}:scheduledScaleOuts[{i}] {s.name} ended "
+        f"{s.end.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}: dropped from this deployment; remove it from "
+        "the stack file" for i, s in ended)
+    return tuple(s for s in result if s.end > now)
+
+
+def _prebuilt_images(reader: _Reader, source: ImageSource,
+                     services: Sequence[ServiceSpec]) -> tuple[PrebuiltImage, ...]:
+    """One image per service with `imageSource: prebuilt` (a tag or a digest); none with build."""
+    fields = {"tag": str, "digest": str}
+    images: list[PrebuiltImage] = []
+    for index, line in enumerate(reader.strings("prebuiltImages")):
+        where = f"prebuiltImages[{index}]"
+        name, values = _parse_spec(reader, "prebuiltImages", index, line, fields)
+        if len(values) != 1:
+            raise reader.fail(where, f"= {line!r} must give exactly one of tag= or digest=")
+        tag, digest = values.get("tag"), values.get("digest")
+        if tag is not None and not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", tag):
+            raise reader.fail(where, f"tag={tag!r} is not a Docker image tag")
+        if digest is not None and not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+            raise reader.fail(where, f"digest={digest!r} must be sha256:<64 hex digits>")
+        images.append(PrebuiltImage(service=name, tag=tag, digest=digest))
+    _unique(reader, "prebuiltImages", [i.service for i in images], what="service")
+    names = [s.name for s in services]
+    unknown = [i.service for i in images if i.service not in names]
+    if unknown:
+        raise reader.fail("prebuiltImages", f"names {unknown[0]!r}, which is not in services "
+                                            f"({', '.join(names)})")
+    if source is ImageSource.BUILD and images:
+        raise reader.fail("prebuiltImages", "is set but imageSource is build: the program builds "
+                                            "every image; set imageSource: prebuilt to deploy these")
+    missing = [n for n in names if n not in {i.service for i in images}]
+    if source is ImageSource.PREBUILT and missing:
+        raise reader.fail("prebuiltImages", f"has no image for {', '.join(missing)}: with "
+                                            "imageSource prebuilt every service needs "
+                                            "'<service> tag=<tag>' or '<service> digest=sha256:...'")
+    return tuple(images)
 
 
 def _consumers(reader: _Reader) -> tuple[ConsumerSpec, ...]:
@@ -480,10 +573,14 @@ _REGION = r"[a-z]{2}(-gov)?-[a-z]+-\d"
 
 
 def parse_stack_config(raw: Mapping[str, str], *, stack: str,
-                       schema: Mapping[str, Mapping[str, Any]] | None = None) -> StackConfig:
-    """Validate raw config strings (as the CLI passes them) into a StackConfig."""
+                       schema: Mapping[str, Mapping[str, Any]] | None = None,
+                       now: datetime | None = None) -> StackConfig:
+    """Validate raw config strings (as the CLI passes them) into a StackConfig.
+
+    `now` (default: the clock) decides which scheduled scale-outs have ended."""
     schema = load_schema() if schema is None else schema
     reader = _Reader(raw, schema, f"Pulumi.{stack}.yaml")
+    warnings: list[str] = []
 
     for full in sorted(raw):
         namespace, _, key = full.partition(":")
@@ -514,27 +611,37 @@ def parse_stack_config(raw: Mapping[str, str], *, stack: str,
         az_count=reader.integer("azCount", minimum=2, maximum=6), cidr=str(cidr),
         nat_gateways=reader.choice("natGateways", NatGatewayMode))
 
+    zone = reader.optional_string("hostedZoneId", pattern=r"Z[A-Z0-9]{1,32}",
+                                  allowed="a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ")
     domain = reader.optional_string("domainName", pattern=_HOST, allowed="a DNS host name")
     certificate = reader.optional_string("certificateArn", pattern=_ARN_ACM,
                                          allowed="an ACM certificate ARN")
-    if domain and not certificate:
+    if domain and not certificate and not zone:
         raise reader.fail("certificateArn", "is missing: a us-east-1 ACM certificate for "
-                                            f"domainName {domain} is required")
+                                            f"domainName {domain} is required (or set "
+                                            "hostedZoneId and the stack issues one)")
     if certificate and not certificate.split(":")[3] == "us-east-1":
         raise reader.fail("certificateArn", "must be in us-east-1 (CloudFront reads it there)")
+    origin_certificate = reader.optional_string("originCertificateArn", pattern=_ARN_ACM,
+                                                allowed="an ACM certificate ARN")
+    if not origin_certificate and not zone:
+        raise reader.fail("originCertificateArn", f"is missing: an ACM certificate in {region} "
+                                                  "for originDomainName is required (or set "
+                                                  "hostedZoneId and the stack issues one)")
     edge = EdgeConfig(
         domain_name=domain, certificate_arn=certificate,
         origin_domain_name=reader.string("originDomainName", pattern=_HOST,
                                          allowed="a DNS host name"),
-        origin_certificate_arn=reader.string("originCertificateArn", pattern=_ARN_ACM,
-                                             allowed="an ACM certificate ARN"),
-        waf_rate_limit=reader.integer("wafRateLimit", minimum=100, maximum=2_000_000_000))
+        origin_certificate_arn=origin_certificate,
+        waf_rate_limit=reader.integer("wafRateLimit", minimum=100, maximum=2_000_000_000),
+        hosted_zone_id=zone)
 
+    services = _services(reader)
+    image_source = reader.choice("imageSource", ImageSource)
     web = WebConfig(
-        services=_services(reader),
-        image_tag=reader.string("imageTag", pattern=r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}",
-                                allowed="a Docker image tag"),
-        scheduled_scale_outs=_scale_outs(reader))
+        services=services, image_source=image_source,
+        prebuilt_images=_prebuilt_images(reader, image_source, services),
+        scheduled_scale_outs=_scale_outs(reader, now or datetime.now(UTC), warnings))
 
     backup_days = reader.integer("backupRetentionDays", minimum=7, maximum=35)
     if environment is Environment.PROD and backup_days < 14:
@@ -588,7 +695,7 @@ def parse_stack_config(raw: Mapping[str, str], *, stack: str,
                                                maximum=60_000),
         apm_otlp_endpoint=apm_endpoint, apm_api_key_secret_arn=apm_key)
 
-    multi_region = _multi_region(reader, region)
+    multi_region = _multi_region(reader, region, zone)
     payment_secret_arn = reader.string(
         "paymentSecretArn", pattern=r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+",
         allowed="a Secrets Manager secret ARN")
@@ -598,7 +705,7 @@ def parse_stack_config(raw: Mapping[str, str], *, stack: str,
         spike_factor=reader.integer("spikeFactor", minimum=1, maximum=100),
         network=network, edge=edge, web=web, data=data, events=events,
         observability=observability, multi_region=multi_region, usage=_usage(reader),
-        payment_secret_arn=payment_secret_arn)
+        payment_secret_arn=payment_secret_arn, warnings=tuple(warnings))
     unread = set(schema) - reader.read
     if unread:  # every declared key must mean something
         raise KeyError(f"declared in Pulumi.yaml but never read: {', '.join(sorted(unread))}")
@@ -616,14 +723,12 @@ def _usage(reader: _Reader) -> UsageConfig:
         log_kb_per_request=reader.integer("usageLogKbPerRequest", minimum=0, maximum=1024))
 
 
-def _multi_region(reader: _Reader, region: str) -> MultiRegionConfig:
+def _multi_region(reader: _Reader, region: str, zone: str | None) -> MultiRegionConfig:
     enabled = reader.boolean("multiRegion")
     secondary = reader.optional_string("secondaryRegion", pattern=_REGION,
                                        allowed="an AWS Region such as eu-central-1")
     trigger_text = reader.string("multiRegionTrigger")
     reference = reader.string("multiRegionTriggerReference")
-    zone = reader.optional_string("hostedZoneId", pattern=r"Z[A-Z0-9]{1,32}",
-                                  allowed="a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ")
     certificate = reader.optional_string("secondaryOriginCertificateArn", pattern=_ARN_ACM,
                                          allowed="an ACM certificate ARN")
     writer = reader.optional_string("databaseWriterRegion", pattern=_REGION,
@@ -662,7 +767,7 @@ def _multi_region(reader: _Reader, region: str) -> MultiRegionConfig:
         raise reader.fail("databaseWriterRegion", f"= {writer!r} is not allowed: aws:region "
                                                   f"{region} or secondaryRegion {secondary}")
     return MultiRegionConfig(enabled=True, secondary_region=secondary, trigger=trigger,
-                             trigger_reference=reference.strip(), hosted_zone_id=zone,
+                             trigger_reference=reference.strip(),
                              secondary_origin_certificate_arn=certificate,
                              writer_region=writer if writer != region else None)
 

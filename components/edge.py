@@ -62,8 +62,9 @@ class EdgeArgs:
     us_east_1: aws.Provider
     """A provider for us-east-1 (with this tier's default tags): WAF and edge logging."""
     domain_name: str | None = None
-    certificate_arn: str | None = None
-    """ACM certificate in us-east-1 for `domain_name`."""
+    certificate_arn: pulumi.Input[str] | None = None
+    """ACM certificate in us-east-1 for `domain_name`: an ARN, or the output of its validation,
+    so the distribution waits until it is issued."""
     rate_limited_path: str = "/api/"
     price_class: str = "PriceClass_100"  # North America and Europe: the shop's customers
 

@@ -2,13 +2,17 @@
 configuration set that sends bounces and complaints to an encrypted SNS topic.
 
 Only the email consumer sends, and only from this identity and address (`sender_access`). The DNS
-records SES needs are an output (`dns_records`): the domain's owner publishes them.
+records SES needs (three DKIM CNAMEs, the MAIL FROM domain's MX and SPF) are an output
+(`dns_records`); with the stack's Route 53 zone (`hosted_zone_id`) the component writes them there,
+otherwise the domain's owner publishes them (docs/day-one.md).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import pulumi
 import pulumi_aws as aws
@@ -17,6 +21,8 @@ from components.defaults import policy_document
 from components.lambda_code import Access
 
 FEEDBACK_EVENTS = ("BOUNCE", "COMPLAINT", "REJECT", "RENDERING_FAILURE")
+DKIM_TOKENS = 3  # Easy DKIM: SES gives three tokens, one CNAME each
+RECORD_TTL = 1800
 # SES reviews an account at a 5% bounce or 0.1% complaint rate; page well before that.
 BOUNCE_RATE_ALARM = 0.02
 COMPLAINT_RATE_ALARM = 0.0008
@@ -33,6 +39,8 @@ class EmailArgs:
     sender: str = "orders"
     """The local part of the one address the shop sends from."""
     mail_from_subdomain: str = "mail"
+    hosted_zone_id: str | None = None
+    """The Route 53 zone holding `domain`: the DKIM and MAIL FROM records are written there."""
 
 
 class Email(pulumi.ComponentResource):
@@ -110,11 +118,26 @@ class Email(pulumi.ComponentResource):
                 opts=child)
 
         tokens = identity.dkim_signing_attributes.apply(lambda d: list((d and d.tokens) or []))
-        mx = f"feedback-smtp.{args.region}.amazonses.com"
+        mail_from = [(self.mail_from_domain, "MX", f"10 feedback-smtp.{args.region}.amazonses.com"),
+                     (self.mail_from_domain, "TXT", "v=spf1 include:amazonses.com ~all")]
+
+        def dkim(token: str) -> tuple[str, str, str]:
+            return f"{token}._domainkey.{args.domain}", "CNAME", f"{token}.dkim.amazonses.com"
+
         self.dns_records = tokens.apply(lambda ts: [
-            *(f"{t}._domainkey.{args.domain}. CNAME {t}.dkim.amazonses.com." for t in ts),
-            f"{self.mail_from_domain}. MX 10 {mx}.",
-            f'{self.mail_from_domain}. TXT "v=spf1 include:amazonses.com ~all"'])
+            f"{n}. {t} {_zone_file_value(t, v)}" for n, t, v in [*map(dkim, ts), *mail_from]])
+        if args.hosted_zone_id is not None:
+            zone = args.hosted_zone_id
+            for index in range(DKIM_TOKENS):
+                record = tokens.apply(partial(_nth_dkim, dkim, index))
+                aws.route53.Record(
+                    f"{name}-dkim-{index + 1}", zone_id=zone, name=record.apply(lambda r: r[0]),
+                    type="CNAME", records=[record.apply(lambda r: r[2])], ttl=RECORD_TTL,
+                    opts=child)
+            for record_name, kind, value in mail_from:
+                aws.route53.Record(f"{name}-mail-from-{kind.lower()}", zone_id=zone,
+                                   name=record_name, type=kind, records=[value], ttl=RECORD_TTL,
+                                   opts=child)
         self.identity_arn = identity.arn
         self.configuration_set_name = config_set.configuration_set_name
         self.configuration_set_arn = config_set.arn
@@ -133,3 +156,15 @@ class Email(pulumi.ComponentResource):
                          "Condition": {"StringEquals": {"ses:FromAddress": self.from_address}}},),
             environment={"SES_FROM_ADDRESS": self.from_address,
                          "SES_CONFIGURATION_SET": self.configuration_set_name})
+
+
+def _nth_dkim(dkim: Callable[[str], tuple[str, str, str]], index: int,
+              tokens: list[str]) -> tuple[str, str, str]:
+    return dkim(tokens[index])
+
+
+def _zone_file_value(kind: str, value: str) -> str:
+    """A record's value as a zone file writes it: names end with a dot, text is quoted."""
+    if kind == "TXT":
+        return f'"{value}"'
+    return f"{value}."

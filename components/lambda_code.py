@@ -47,10 +47,15 @@ APP_CODE_DIR = PROJECT_DIR / "app_code"
 PACKAGE = "shop"
 DEPENDENCIES_LAYER_DIR = PROJECT_DIR / "build" / "lambda-layers" / "dependencies"
 """Built by scripts/build_lambda_layers.py; holds `python/` as Lambda expects in a layer."""
-DEPENDENCY_PACKAGES = ("psycopg", "psycopg-pool", "pydantic", "stripe")
+DEPENDENCY_PACKAGES = ("psycopg", "psycopg-pool", "pydantic", "stripe", "sqlparse")
 """Packages of app_code/requirements.txt the handlers import that neither the runtime (boto3) nor
 the Powertools layer provides at the pinned version; psycopg is required, the others go in when
 pinned. The service-only ones (fastapi, uvicorn) stay out."""
+RDS_CA_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
+"""AWS's bundle of every RDS certificate authority (RDS user guide, "Certificate bundles by AWS
+Region"): what verifies an Aurora cluster endpoint's certificate, which no system store holds."""
+RDS_CA_BUNDLE_IN_LAYER = "rds-ca/global-bundle.pem"
+"""Where scripts/build_lambda_layers.py puts it in the dependencies layer (under /opt in Lambda)."""
 
 _EXCLUDED_DIRS = frozenset({"__pycache__", "tests", "test"})
 _EXCLUDED_SUFFIXES = (".pyc", ".pyo")

@@ -13,6 +13,13 @@ What differs in the secondary Region, and why:
   record names that Region's feedback endpoint;
 - the ALB uses `secondaryOriginCertificateArn`, a certificate of that Region.
 
+The schema migrations run once, in the writer Region, before that Region's database clients
+(components/migrations.py); every client gets its database endpoint through the migrations' gate,
+so the ordering holds for whatever uses the database. The secondary Region's clients wait for the
+primary's migrations while the primary writes; after a failover (`databaseWriterRegion` is the
+secondary) the migrator runs in the secondary and the primary's clients, built first, are not
+ordered after it (they read through write forwarding, and DDL is the writer's).
+
 What follows the database's writer (`databaseWriterRegion`: the primary Region, unless a global
 failover or switchover moved it): in the writer Region the app connects to the cluster endpoint,
 the functions to the proxy's default endpoint, and the scheduled jobs run; in the other Region the
@@ -42,8 +49,10 @@ from components.database import (
     RelationalDatabaseArgs,
 )
 from components.defaults import ApmSettings
+from components.dns import ValidatedCertificate, ValidatedCertificateArgs
 from components.email import Email, EmailArgs
 from components.events import EventBus, EventBusArgs, Publisher
+from components.images import ImageSettings
 from components.keys import EncryptionKeys, EncryptionKeysArgs
 from components.lambda_code import (
     Access,
@@ -59,6 +68,7 @@ from components.lambda_code import (
     powertools_layer_arn,
     table_access,
 )
+from components.migrations import SchemaMigrations, SchemaMigrationsArgs
 from components.network import Network, NetworkArgs, SubnetRole
 from components.providers import Tier, TierProviders
 from components.schedules import ScheduledJobs, ScheduledJobsArgs
@@ -103,6 +113,8 @@ class GlobalData:
     """SECONDARY: the global database its cluster joins."""
     global_tables: GlobalTables | None = None
     """SECONDARY: the primary's global tables, replicated into this Region."""
+    migrations: SchemaMigrations | None = None
+    """SECONDARY: the writer Region's migrations, which this Region's database clients wait for."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,6 +144,9 @@ class RegionalStack:
     consumers: dict[str, QueueConsumer]
     jobs: ScheduledJobs
     web: WebServices
+    migrations: SchemaMigrations | None = None
+    """The schema migrations this Region's database clients wait for (None: a secondary Region
+    after a failover; see the module's docstring)."""
 
     @property
     def product_cache(self) -> ProductCache:
@@ -147,10 +162,18 @@ def regional_keys(ctx: RegionContext) -> EncryptionKeys:
                           opts=ctx.opts(Tier.SECURITY))
 
 
-def _origin_certificate(ctx: RegionContext) -> str:
-    """The ALB's certificate for the origin host name: an ACM certificate of its own Region."""
+def _origin_certificate(ctx: RegionContext) -> pulumi.Input[str]:
+    """The ALB's certificate for the origin host name: an ACM certificate of its own Region, the
+    configured one or, with the stack's zone, one the stack issues (the listener waits for it)."""
+    edge = ctx.cfg.edge
     if ctx.role is RegionRole.PRIMARY:
-        return ctx.cfg.edge.origin_certificate_arn
+        if edge.origin_certificate_arn:
+            return edge.origin_certificate_arn
+        if edge.hosted_zone_id is None:  # the config requires one or the other
+            raise ValueError(f"{ctx.region}: no origin certificate and no hosted zone")
+        return ValidatedCertificate("origin-certificate", ValidatedCertificateArgs(
+            domain_name=edge.origin_domain_name, hosted_zone_id=edge.hosted_zone_id),
+            opts=ctx.opts(Tier.EDGE)).certificate_arn
     certificate = ctx.cfg.multi_region.secondary_origin_certificate_arn
     if certificate is None:  # the config requires it with multiRegion
         raise ValueError(f"{ctx.region}: no origin certificate for the secondary Region")
@@ -237,6 +260,11 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
         private_subnet_ids=network.subnet_ids[SubnetRole.PRIVATE],
         security_group_ids=[function_base.security_group_id, data_clients.lambda_security_group_id],
         apm=apm)
+    migrations = SchemaMigrations("migrations", SchemaMigrationsArgs(
+        database=database, writer_endpoint=database.cluster_endpoint, port=database.port,
+        database_name=database.database_name, master_secret_arn=database.master_secret_arn,
+        master_secret_kms_key_arn=database.kms_key_arn, functions=functions),
+        opts=data_opts) if writes_here else global_data.migrations
     bus = EventBus("events", EventBusArgs(account_id=ctx.account_id,
                                           archive_retention_days=cfg.events.archive_retention_days),
                    opts=events_opts)
@@ -244,13 +272,17 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
                                      account_id=ctx.account_id,
                                      messaging_kms_key_arn=keys.messaging_key_arn,
                                      alarm_topic_arn=alarms.topic_arn,
+                                     hosted_zone_id=cfg.edge.hosted_zone_id,
                                      **({"mail_from_subdomain": f"mail-{ctx.region}"}
                                         if secondary else {})), opts=events_opts)
     # The provider's key lives in the stack's Region; a second Region reads its replica there.
     payment_secret_arn = arn_in_region(cfg.payment_secret_arn, ctx.region)
+    # Every database client (services, consumers, jobs) reaches the database through this endpoint,
+    # released by the migrations: each is ordered after them by the dependency graph.
+    proxy_endpoint = database.proxy_endpoint if writes_here or database.proxy_read_only_endpoint \
+        is None else database.proxy_read_only_endpoint
     proxy_access = DatabaseAccess(
-        proxy_endpoint=database.proxy_endpoint if writes_here or database.proxy_read_only_endpoint
-        is None else database.proxy_read_only_endpoint,
+        proxy_endpoint=migrations.gate(proxy_endpoint) if migrations else proxy_endpoint,
         proxy_arn=database.proxy_arn, port=database.port, database_name=database.database_name)
     consumer_access = {"email": email.sender_access()}  # beyond its queue, idempotency, database
     consumers = {spec.name: QueueConsumer(spec.name, QueueConsumerArgs(
@@ -294,7 +326,9 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
                            actions=("dynamodb:GetItem", "dynamodb:PutItem"))
             + payment_secret_access(payment_secret_arn))
     web = WebServices("web", WebServicesArgs(
-        services=cfg.web.services, image_tag=cfg.web.image_tag, spike_factor=cfg.spike_factor,
+        services=cfg.web.services, spike_factor=cfg.spike_factor,
+        images=ImageSettings(source=cfg.web.image_source,
+                             prebuilt={i.service: i for i in cfg.web.prebuilt_images}),
         scheduled_scale_outs=cfg.web.scheduled_scale_outs, region=ctx.region,
         vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr,
         public_subnet_ids=network.subnet_ids[SubnetRole.PUBLIC],
@@ -329,4 +363,4 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
     return RegionalStack(region=ctx.region, keys=keys, alarms=alarms, network=network,
                          data_clients=data_clients, database=database, user_state=user_state,
                          cache=cache, search=search, bus=bus, email=email, consumers=consumers,
-                         jobs=jobs, web=web)
+                         jobs=jobs, web=web, migrations=migrations)

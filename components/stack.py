@@ -1,7 +1,9 @@
 """The whole shop from the stack's typed config: the primary Region's stack, the global edge in
 front of it and its monitoring; with multiRegion on, the secondary Region's stack, the Route 53
 latency routing between the Regions and the cross-Region copy of the static assets
-(docs/multi-region.md).
+(docs/multi-region.md). With a Route 53 zone (`hostedZoneId`), the day-one DNS too: the shop's
+name to CloudFront, the origin name to the ALB, and the certificates the config leaves to the
+stack (docs/day-one.md).
 
 `__main__.py` only loads the config, calls `build_shop` and exports.
 """
@@ -16,6 +18,7 @@ import pulumi_aws as aws
 from components.alerting import AlarmTopic, AlarmTopicArgs
 from components.config import MultiRegionConfig, StackConfig
 from components.data_common import ReplicaRegion
+from components.dns import DomainAlias, DomainAliasArgs, ValidatedCertificate, ValidatedCertificateArgs
 from components.edge import Edge, EdgeArgs
 from components.keys import EncryptionKeys, EncryptionKeysArgs
 from components.multi_region import (
@@ -95,16 +98,28 @@ def build_shop(cfg: StackConfig) -> Shop:
         edge_keys = EncryptionKeys("keys-us-east-1", EncryptionKeysArgs(
             account_id=account_id, region=EDGE_REGION),
             opts=providers.opts(Tier.SECURITY, region=EDGE_REGION))
+    zone = cfg.edge.hosted_zone_id
+    certificate: pulumi.Input[str] | None = cfg.edge.certificate_arn
+    if cfg.edge.domain_name and not certificate and zone:  # CloudFront reads it in us-east-1
+        certificate = ValidatedCertificate("edge-certificate", ValidatedCertificateArgs(
+            domain_name=cfg.edge.domain_name, hosted_zone_id=zone),
+            opts=providers.opts(Tier.EDGE, region=EDGE_REGION)).certificate_arn
     edge = Edge("edge", EdgeArgs(
         account_id=account_id, origin_domain_name=cfg.edge.origin_domain_name,
         uncached_paths=[s.path for s in cfg.web.services if s.path != "/*"],
         waf_rate_limit=cfg.edge.waf_rate_limit, log_retention_days=cfg.log_retention_days,
         waf_logs_kms_key_arn=edge_keys.logs_key_arn,
         us_east_1=providers.get(Tier.EDGE, region=EDGE_REGION),
-        domain_name=cfg.edge.domain_name, certificate_arn=cfg.edge.certificate_arn),
+        domain_name=cfg.edge.domain_name, certificate_arn=certificate),
         opts=providers.opts(Tier.EDGE))
     origin = OriginAccess(header_name=edge.origin_verify_header_name,
                           header_value=edge.origin_verify_header_value)
+    if zone and cfg.edge.domain_name:
+        DomainAlias("shop-domain", DomainAliasArgs(
+            hosted_zone_id=zone, domain_name=cfg.edge.domain_name,
+            target_dns_name=edge.distribution_domain_name,
+            target_zone_id=edge.distribution_hosted_zone_id, ipv6=True),
+            opts=providers.opts(Tier.EDGE))
 
     # The primary's stores make what the secondary's copies need first (their keys, in that Region).
     replicas = [ReplicaRegion(region=secondary_region, provider=providers.get(
@@ -112,6 +127,11 @@ def build_shop(cfg: StackConfig) -> Shop:
     primary = build_region(primary_ctx, keys, origin, GlobalData(replicas=replicas))
     multi_region = _second_region(primary_ctx, primary, edge, origin, secondary_region) \
         if secondary_region else None
+    if zone and multi_region is None:  # with two Regions, latency records hold the origin name
+        DomainAlias("origin", DomainAliasArgs(
+            hosted_zone_id=zone, domain_name=cfg.edge.origin_domain_name,
+            target_dns_name=primary.web.alb_dns_name, target_zone_id=primary.web.alb_zone_id),
+            opts=providers.opts(Tier.EDGE))
 
     # --- observability: the checkout SLO, tier alarms and the dashboard (after every tier) ---------
     # CloudFront's metrics are in us-east-1, and an alarm notifies only a topic of its own Region.
@@ -127,7 +147,7 @@ def _second_region(primary_ctx: RegionContext, primary: RegionalStack, edge: Edg
                    origin: OriginAccess, region: str) -> MultiRegion:
     """The secondary Region's stack, the latency routing to both ALBs and the assets' copy."""
     cfg, providers = primary_ctx.cfg, primary_ctx.providers
-    zone_id = cfg.multi_region.hosted_zone_id
+    zone_id = cfg.edge.hosted_zone_id
     if zone_id is None:  # the config requires it with multiRegion
         raise ValueError("multiRegion needs hostedZoneId")
     ctx = RegionContext(cfg=cfg, region=region, providers=providers,
@@ -135,7 +155,7 @@ def _second_region(primary_ctx: RegionContext, primary: RegionalStack, edge: Edg
                         parent=SecondaryRegion(region))
     secondary = build_region(ctx, regional_keys(ctx), origin, GlobalData(
         membership=primary.database.memberships[region],
-        global_tables=primary.user_state.replicas_in(region)))
+        global_tables=primary.user_state.replicas_in(region), migrations=primary.migrations))
     routing = LatencyRoutedOrigin("origin", LatencyRoutedOriginArgs(
         hosted_zone_id=zone_id, domain_name=cfg.edge.origin_domain_name,
         origins=[_regional_origin(providers, stack) for stack in (primary, secondary)]),

@@ -5,10 +5,17 @@ Reaching the ALB takes two things only CloudFront has: an address in the CloudFr
 managed prefix list (the security group admits 443 from nothing else) and the secret origin header
 (every listener rule requires it; the listener's default answer is 403). Port 80 only redirects.
 
-Each service: its own ECR repository, task definition, task role, execution role and log group;
-tasks in the private subnets of every AZ, no public IP, read-only root file system (a scratch
-volume on /tmp), a container health check, a deployment circuit breaker that rolls back, and
-target-tracking autoscaling on CPU and on ALB requests per target (see `web_autoscaling`).
+Each service: its own ECR repository, image (built and pushed by `pulumi up`, or built
+elsewhere: `images`), task definition pinned to the image's digest and running the service's
+command (`ServiceSpec.command`), task role, execution role and log group; tasks in the private
+subnets of every AZ, no public IP, read-only root file system (a scratch volume on /tmp), a
+container health check in Python (the image has no curl or wget), a deployment circuit breaker
+that rolls back, and target-tracking autoscaling on CPU and on ALB requests per target (see
+`web_autoscaling`).
+
+`pulumi up` waits for every service to reach a steady state, and fails when a deployment did not
+stick: the provider reports success once a rolled-back deployment is steady (terraform-provider-aws
+#20858), so the service's deployed task definition is compared with the one just registered.
 
 Tracing (the APM seam): every task runs an AWS Distro for OpenTelemetry collector sidecar. By
 default the app sends OTLP to it on 127.0.0.1:4318 and it exports traces to X-Ray. With an APM
@@ -28,6 +35,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import pulumi
@@ -42,6 +50,12 @@ from components.defaults import (
     log_group,
     policy_document,
     private_bucket,
+)
+from components.images import (
+    CONTEXT_TAG_PATTERN,
+    ImageSettings,
+    ServiceImages,
+    validate_images,
 )
 from components.providers import workload_tags
 from components.web_autoscaling import ServiceScaling, ServiceScalingArgs, capacity
@@ -81,7 +95,6 @@ class DedicatedRoute:
 @dataclass(frozen=True, kw_only=True)
 class WebServicesArgs:
     services: Sequence[ServiceSpec]
-    image_tag: str
     spike_factor: int
     """Every service's maximum serves this multiple of its daily average (`ServiceSpec.max_tasks`)."""
     region: str
@@ -90,8 +103,9 @@ class WebServicesArgs:
     public_subnet_ids: Sequence[pulumi.Input[str]]
     private_subnet_ids: Sequence[pulumi.Input[str]]
     """One per AZ: tasks are spread over all of them."""
-    certificate_arn: str
-    """ACM certificate (in this Region) for the host name CloudFront uses to reach the ALB."""
+    certificate_arn: pulumi.Input[str]
+    """ACM certificate (in this Region) for the host name CloudFront uses to reach the ALB: an
+    ARN, or the output of its validation, so the listener waits until it is issued."""
     origin_header_name: str
     origin_header_value: pulumi.Input[str]
     """Secret: the value CloudFront adds. Requests without it get 403."""
@@ -111,6 +125,27 @@ class WebServicesArgs:
     secret_kms_key_arns: Sequence[pulumi.Input[str]] = ()
     """Customer-managed keys that encrypt those secrets (the execution role may decrypt)."""
     dedicated_routes: Mapping[str, DedicatedRoute] = field(default_factory=dict)
+    images: ImageSettings = ImageSettings()
+    """Where the services' images come from: built from app_code/ (default) or prebuilt."""
+
+
+class DeploymentRolledBack(pulumi.RunError):
+    """A service's new tasks did not start, and the circuit breaker restored the previous ones."""
+
+
+def deployed_task_definition(service: str, registered: str, deployed: str) -> str:
+    """`deployed`, unless it is not the task definition this update registered: then the
+    deployment was rolled back and the update fails, naming the service."""
+    if deployed != registered:
+        raise DeploymentRolledBack(
+            f"{service}: the deployment of {registered} was rolled back by the circuit breaker (its "
+            f"tasks did not start or stay healthy); the service still runs {deployed}. See its "
+            "stopped tasks and log group (docs/operations.md, Unhealthy targets)")
+    return deployed
+
+
+def _deployed(service: str, arns: list[str]) -> str:
+    return deployed_task_definition(service, str(arns[0]), str(arns[1]))
 
 
 def health_path(spec: ServiceSpec) -> str:
@@ -148,6 +183,11 @@ class WebServices(pulumi.ComponentResource):
     execution_role_names: dict[str, pulumi.Output[str]]
     repository_urls: dict[str, pulumi.Output[str]]
     log_group_names: dict[str, pulumi.Output[str]]
+    images: dict[str, pulumi.Output[str]]
+    """Per service: the image its task definition runs (`<repository>@sha256:...`)."""
+    deployed_task_definitions: dict[str, pulumi.Output[str]]
+    """Per service: the task definition it runs after the update (an update that was rolled
+    back fails instead)."""
     min_tasks: dict[str, int]
     max_tasks: dict[str, int]
     autoscaling_targets: dict[str, aws.appautoscaling.Target]
@@ -155,8 +195,10 @@ class WebServices(pulumi.ComponentResource):
     def __init__(self, name: str, args: WebServicesArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         _validate(name, args)
+        validate_images(args.images, name, args.services)
         super().__init__("ecommerce:web:WebServices", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        images = ServiceImages(args.images, parent=self)
         ports = sorted({s.port for s in args.services})
 
         # -- network access ---------------------------------------------------------------------
@@ -220,6 +262,7 @@ class WebServices(pulumi.ComponentResource):
         self.route_target_group_arn_suffixes = {}
         self.task_role_arns, self.task_role_names, self.execution_role_names = {}, {}, {}
         self.repository_urls, self.log_group_names = {}, {}
+        self.images, self.deployed_task_definitions = {}, {}
         self.min_tasks, self.max_tasks, self.autoscaling_targets = {}, {}, {}
 
         def header_rule(rule_name: str, priority: int, paths: Sequence[str],
@@ -236,10 +279,13 @@ class WebServices(pulumi.ComponentResource):
             svc = f"{name}-{spec.name}"
             # -- image, logs, roles ---------------------------------------------------------
             repo = aws.ecr.Repository(
-                svc, image_tag_mutability="IMMUTABLE",
+                svc, image_tag_mutability="IMMUTABLE_WITH_EXCLUSION",
+                image_tag_mutability_exclusion_filters=[
+                    {"filter": CONTEXT_TAG_PATTERN, "filter_type": "WILDCARD"}],
                 image_scanning_configuration={"scan_on_push": True},
                 encryption_configurations=[{"encryption_type": "KMS"}], opts=child)
             aws.ecr.LifecyclePolicy(svc, repository=repo.name, policy=_ECR_LIFECYCLE, opts=child)
+            image = images.image(svc, spec, repo)
             logs_group = log_group(
                 svc, retention_days=args.log_retention_days, kms_key_arn=args.logs_kms_key_arn,
                 log_group_name=f"/ecs/{pulumi.get_project()}-{pulumi.get_stack()}/{spec.name}",
@@ -293,7 +339,7 @@ class WebServices(pulumi.ComponentResource):
                 execution_role_arn=execution_role.arn, task_role_arn=task_role.arn,
                 volumes=[{"name": "tmp"}],
                 container_definitions=_container_definitions(
-                    spec, image=pulumi.Output.concat(repo.repository_url, ":", args.image_tag),
+                    spec, image=image,
                     log_group_name=logs_group.name, region=args.region, apm=args.apm,
                     environment=args.environment.get(spec.name, {}), secrets=secrets),
                 tags=workload_tags(spec.name), opts=child)
@@ -306,6 +352,7 @@ class WebServices(pulumi.ComponentResource):
                     "security_groups": [service_sg.id, *args.client_security_group_ids]},
                 load_balancers=load_balancers,
                 deployment_circuit_breaker={"enable": True, "rollback": True},
+                wait_for_steady_state=True,
                 deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
                 health_check_grace_period_seconds=60, availability_zone_rebalancing="ENABLED",
                 enable_execute_command=False, enable_ecs_managed_tags=True,
@@ -327,6 +374,10 @@ class WebServices(pulumi.ComponentResource):
             self.repository_urls[spec.name] = repo.repository_url
             self.log_group_names[spec.name] = logs_group.name
             self.min_tasks[spec.name], self.max_tasks[spec.name] = minimum, maximum
+            self.images[spec.name] = image
+            self.deployed_task_definitions[spec.name] = pulumi.Output.all(
+                task.arn, service.task_definition).apply(
+                partial(_deployed, spec.name))
             self.autoscaling_targets[spec.name] = scaling.target
 
         self.alb_arn = alb.arn
@@ -344,7 +395,8 @@ class WebServices(pulumi.ComponentResource):
             "service_security_group_id": self.service_security_group_id,
             "service_names": self.service_names, "repository_urls": self.repository_urls,
             "target_group_arn_suffixes": self.target_group_arn_suffixes,
-            "task_role_arns": self.task_role_arns})
+            "task_role_arns": self.task_role_arns, "images": self.images,
+            "deployed_task_definitions": self.deployed_task_definitions})
 
 
 # ----------------------------------------------------------------------------------------------
@@ -386,7 +438,7 @@ def _validate(name: str, args: WebServicesArgs) -> None:
             if looks_secret(variable):
                 raise ValueError(f"{name}: {service} environment variable {variable} looks like a "
                                  "secret: pass it in `secrets` as a Secrets Manager ARN")
-            if variable.startswith("OTEL_") or variable in ("PORT", "SERVICE_NAME"):
+            if variable.startswith(("OTEL_", "UVICORN_")) or variable in ("PORT", "SERVICE_NAME"):
                 raise ValueError(f"{name}: {service} environment variable {variable} is set by "
                                  "the web tier")
         overlap = set(variables) & set(args.secrets.get(service, {}))
@@ -482,7 +534,7 @@ def _container_definitions(spec: ServiceSpec, *, image: pulumi.Output[str],
     else:
         telemetry = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}
     app_env: dict[str, pulumi.Input[str]] = {
-        "PORT": str(spec.port), "SERVICE_NAME": spec.name,
+        "PORT": str(spec.port), "UVICORN_PORT": str(spec.port), "SERVICE_NAME": spec.name,
         "OTEL_SERVICE_NAME": spec.name, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
         # Keep 5% of new traces (and follow the caller's decision): enough to debug a spike,
         # without a trace bill that grows with every Black Friday request.
@@ -496,18 +548,14 @@ def _container_definitions(spec: ServiceSpec, *, image: pulumi.Output[str],
     if apm is not None:
         collector_env.update(telemetry)
         apm_secrets = {"OTEL_EXPORTER_OTLP_HEADERS": secrets["OTEL_EXPORTER_OTLP_HEADERS"]}
-    url = f"http://127.0.0.1:{spec.port}{health_path(spec)}"
     app = {
-        "name": spec.name, "image": image, "essential": True, "readonlyRootFilesystem": True,
+        "name": spec.name, "image": image, "command": list(spec.command), "essential": True,
+        "readonlyRootFilesystem": True,
         "portMappings": [{"containerPort": spec.port, "protocol": "tcp", "name": "http"}],
         "environment": _pairs(app_env), "secrets": _secret_refs(secrets),
         "mountPoints": [{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}],
         "linuxParameters": {"initProcessEnabled": True},
-        # Whatever the image ships: curl, wget or Python.
-        "healthCheck": {"command": ["CMD-SHELL",
-                                    f"curl -fsS -o /dev/null {url} || wget -q -O /dev/null {url}"
-                                    f" || python3 -c \"import urllib.request as u; "
-                                    f"u.urlopen('{url}', timeout=4)\""],
+        "healthCheck": {"command": ["CMD", "python", "-c", _health_check(spec)],
                         "interval": 15, "timeout": 5, "retries": 3, "startPeriod": 30},
         "dependsOn": [{"containerName": OTEL_COLLECTOR, "condition": "START"}],
         "logConfiguration": logging(spec.name),
@@ -521,6 +569,13 @@ def _container_definitions(spec: ServiceSpec, *, image: pulumi.Output[str],
         "logConfiguration": logging(OTEL_COLLECTOR),
     }
     return pulumi.Output.json_dumps([app, collector])
+
+
+def _health_check(spec: ServiceSpec) -> str:
+    """Python (the image's, which has no curl or wget) fetching the health path on the task's own
+    PORT; any answer but 2xx, or none within 4 s, exits non-zero."""
+    return ("import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + "
+            f"os.environ['PORT'] + {health_path(spec)!r}, timeout=4)")
 
 
 def _pairs(variables: Mapping[str, pulumi.Input[str]]) -> list[dict[str, pulumi.Input[str]]]:

@@ -9,9 +9,11 @@ answer with realistic ids, ARNs, names and URLs (update mode) or leave computed 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import json
+import logging
 import re
 import runpy
 import sys
@@ -112,6 +114,20 @@ def _digest(*parts: str, length: int = 8) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
 
 
+def _uuid(*parts: str) -> str:
+    return f"{_digest(*parts, length=8)}-{_digest(*parts, 'a', length=4)}-4" \
+           f"{_digest(*parts, 'b', length=3)}-8{_digest(*parts, 'c', length=3)}-" \
+           f"{_digest(*parts, 'd', length=12)}"
+
+
+def _computed_in_inputs(typ: str, inputs: dict) -> dict[str, Any]:
+    """Computed fields nested in an input object: unknown in a preview (the provider plans them
+    as unknown), where the mock would otherwise hand back the inputs without them."""
+    if typ == "aws:sesv2/emailIdentity:EmailIdentity" and inputs.get("dkimSigningAttributes"):
+        return {"dkimSigningAttributes": {**inputs["dkimSigningAttributes"], "tokens": UNKNOWN}}
+    return {}
+
+
 class OfflineMocks(pulumi.runtime.Mocks):
     """Answers the program's resources and invokes like a quiet AWS account would."""
 
@@ -125,8 +141,10 @@ class OfflineMocks(pulumi.runtime.Mocks):
         inputs = dict(args.inputs)
         if args.typ.startswith("pulumi:providers:"):
             return f"{args.name}-provider-id", inputs
-        if not args.custom or self.preview:
-            return None, inputs  # preview: computed values stay unknown, as in `pulumi preview`
+        if not args.custom:
+            return None, inputs
+        if self.preview:  # computed values stay unknown, as in `pulumi preview`
+            return None, {**inputs, **_computed_in_inputs(args.typ, inputs)}
         region = str(inputs.get("region") or self._provider_region(args.provider) or self.region)
         return self._computed(args.typ, args.name, inputs, region)
 
@@ -135,6 +153,8 @@ class OfflineMocks(pulumi.runtime.Mocks):
         return self.provider_regions.get(provider_ref.rsplit("::", 1)[0]) if provider_ref else None
 
     def _computed(self, typ: str, name: str, inputs: dict, region: str) -> tuple[str, dict]:
+        if typ == "docker-build:index:Image":
+            return self._image(name, inputs)
         module, _, kind = typ.partition(":")[2].partition(":")
         # the same logical name in another Region (multiRegion) gets its own ids and names
         seed = name if region == self.region else f"{name}@{region}"
@@ -285,6 +305,26 @@ class OfflineMocks(pulumi.runtime.Mocks):
             resource_id = config_set
         elif service == "cloudwatch" and kind in ("MetricAlarm", "CompositeAlarm"):
             out["arn"] = f"arn:aws:cloudwatch:{region}:{acct}:alarm:{physical}"
+        elif service == "acm" and kind == "Certificate":
+            domain = str(inputs.get("domainName"))
+            resource_id = f"arn:aws:acm:{region}:{acct}:certificate/{_uuid(seed)}"
+            # ACM's record for a name: the same in every Region of the account
+            token = _digest("acm", domain, length=32)
+            out = {"arn": resource_id, "status": "PENDING_VALIDATION", "domainValidationOptions": [{
+                "domainName": domain, "resourceRecordName": f"_{token}.{domain}.",
+                "resourceRecordType": "CNAME",
+                "resourceRecordValue": f"_{_digest('acm-value', domain, length=32)}."
+                                       f"{_digest('acm-zone', length=10)}.acm-validations.aws."}]}
+        elif service == "acm" and kind == "CertificateValidation":
+            resource_id = f"{_digest(seed, length=4)}-{inputs.get('certificateArn')}"
+            out = {"certificateArn": inputs.get("certificateArn")}
+        elif service == "lambda" and kind == "Invocation":
+            # The provider's id: function, qualifier and the MD5 of the payload sent.
+            function = str(inputs.get("functionName"))
+            qualifier = str(inputs.get("qualifier") or "$LATEST")
+            sent = hashlib.md5(str(inputs.get("input")).encode(), usedforsecurity=False).hexdigest()
+            resource_id = f"{function},{qualifier},{sent}"
+            out = {"qualifier": qualifier, "result": "null"}  # what a function returning nothing sends
         elif service == "scheduler":
             path = (f"schedule-group/{physical}" if kind == "ScheduleGroup"
                     else f"schedule/{inputs.get('groupName') or 'default'}/{physical}")
@@ -292,12 +332,34 @@ class OfflineMocks(pulumi.runtime.Mocks):
 
         return resource_id, {**inputs, **out, "id": resource_id}
 
+    def _image(self, name: str, inputs: dict) -> tuple[str, dict]:
+        """docker-build: the pushed image's digest, and `ref` (the first tag at that digest)."""
+        tags = [str(t) for t in inputs.get("tags") or []]
+        context = str((inputs.get("context") or {}).get("location", ""))
+        digest = f"sha256:{hashlib.sha256('/'.join([name, context, *tags]).encode()).hexdigest()}"
+        ref = f"{tags[0]}@{digest}" if tags else ""
+        return digest, {**inputs, "digest": digest, "ref": ref,
+                        "contextHash": _digest("context", context, length=64), "id": digest}
+
     # -- invokes ----------------------------------------------------------------------------
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
         region = self._provider_region(args.provider) or self.region
         if args.token == "aws:ssm/getParameter:getParameter":
             return self.ssm_parameter(str(args.args.get("name", "")), region), []
+        if args.token == "aws:ecr/getImage:getImage":
+            return self.ecr_image(dict(args.args), region), []
         return self.invoke_result(args.token, region), []
+
+    def ecr_image(self, query: dict[str, Any], region: str) -> dict[str, Any]:
+        """An image already in a repository, found by tag (or digest)."""
+        repository, tag = str(query.get("repositoryName")), query.get("imageTag")
+        digest = str(query.get("imageDigest") or
+                     f"sha256:{hashlib.sha256(f'{repository}:{tag}'.encode()).hexdigest()}")
+        return {"id": digest, "imageDigest": digest, "imageTag": tag,
+                "imageTags": [tag] if tag else [], "registryId": ACCOUNT_ID,
+                "repositoryName": repository, "imagePushedAt": 1795651200,
+                "imageSizeInBytes": 61_234_567, "region": region,
+                "imageUri": f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{repository}@{digest}"}
 
     def ssm_parameter(self, name: str, region: str) -> dict[str, Any]:
         """Public parameters the program reads: the Powertools layer of a pinned version."""
@@ -335,6 +397,14 @@ class OfflineMocks(pulumi.runtime.Mocks):
             # the account that writes ALB access logs in us-east-1
             "aws:elb/getServiceAccount:getServiceAccount": {
                 "id": "127311923021", "arn": "arn:aws:iam::127311923021:root"},
+            # a registry login for 12 hours, as `docker login` takes it (user AWS)
+            "aws:ecr/getAuthorizationToken:getAuthorizationToken": {
+                "authorizationToken": base64.b64encode(
+                    f"AWS:{_digest('ecr-token', region, length=64)}".encode()).decode(),
+                "expiresAt": "2026-12-04T09:00:00Z", "id": region, "region": region,
+                "password": _digest("ecr-token", region, length=64),
+                "proxyEndpoint": f"https://{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com",
+                "registryId": ACCOUNT_ID, "userName": "AWS"},
         }
         if token in simple:
             return simple[token]
@@ -435,6 +505,8 @@ class Snapshot:
     config: dict[str, str]
     project: str = PROJECT
     invokes: tuple[str, ...] = ()  # the data sources the program called, each once, sorted
+    warnings: tuple[str, ...] = ()
+    """What the program logged with `pulumi.log.warn`, in order (the CLI's "Diagnostics")."""
 
     def __iter__(self) -> Iterator[Resource]:
         return iter(self.resources)
@@ -472,6 +544,23 @@ class Snapshot:
             resource = self.by_urn(resource.parent)
             chain.append(resource)
         return chain
+
+    def upstream(self, resource: Resource) -> set[str]:
+        """The URNs `resource` waits for in an update: its dependencies, theirs, and so on (a
+        dependency on a component is one on everything inside it)."""
+        seen: set[str] = set()
+        pending = [resource]
+        while pending:
+            current = pending.pop()
+            urns = {*current.dependencies,
+                    *(u for us in current.property_dependencies.values() for u in us)}
+            for urn in urns - seen:
+                seen.add(urn)
+                found = self.by_urn(urn)
+                pending.append(found)
+                if not found.custom:
+                    pending.extend(self.descendants(found))
+        return seen
 
     def provider_of(self, resource: Resource) -> Resource | None:
         """The explicit provider that serves `resource` (directly or inherited from a parent)."""
@@ -526,6 +615,18 @@ def _own_event_loop() -> Iterator[None]:
         asyncio.set_event_loop(None)
 
 
+class _Diagnostics(logging.Handler):
+    """Keeps the warnings the program logs (the mock engine hands them to a logger)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.warnings: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno == logging.WARNING:
+            self.warnings.append(record.getMessage())
+
+
 def run_program(stack: str, *, preview: bool = False, overrides: Mapping[str, Any] | None = None,
                 program: Path = PROJECT_DIR / "__main__.py",
                 project_dir: Path = PROJECT_DIR) -> Snapshot:
@@ -544,9 +645,13 @@ def _run(stack: str, preview: bool, overrides: Mapping[str, Any] | None, program
     pulumi.runtime.set_all_config(config, secret_keys)
     mocks = OfflineMocks(region=region, preview=preview)
     monitor = RecordingMonitor(mocks)
+    diagnostics = _Diagnostics()
+    logger = logging.getLogger(f"{__name__}.program")
+    logger.propagate = False  # kept for the rendering, not printed
+    logger.handlers = [diagnostics]
     pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=project_name(project_dir), stack=stack, preview=preview,
-                             monitor=monitor)
+                             logger=logger, monitor=monitor)
     pulumi_settings.SETTINGS.rpc_manager.clear()
     pulumi_settings.SETTINGS.outputs.clear()
 
@@ -571,5 +676,5 @@ def _run(stack: str, preview: bool, overrides: Mapping[str, Any] | None, program
     outputs = _resolve_outputs(getattr(root, "outputs", {}) or {})
     return Snapshot(stack=stack, preview=preview, resources=tuple(monitor.recorded),
                     outputs=outputs, config=config, project=project_name(project_dir),
-                    invokes=tuple(sorted(set(monitor.invoked))))
+                    invokes=tuple(sorted(set(monitor.invoked))), warnings=tuple(diagnostics.warnings))
 

@@ -13,6 +13,7 @@ policy pack failed (one line on stderr, no traceback).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -58,8 +59,20 @@ def run_preview(stack: str, *, policies: bool = True, policy_config: Mapping[str
     compare = cost_compare if cost_compare is not None else \
         snapshot.config.get(f"{PROJECT}:multiRegion") == "true"
     cost = cost_report(snapshot, compare=compare, project_dir=project_dir, overrides=overrides)
-    return preview_of(snapshot, policies=policies, policy_config=policy_config, pack_dir=pack_dir,
-                      timings={"programSeconds": time.perf_counter() - started}, cost=cost)
+    result = preview_of(snapshot, policies=policies, policy_config=policy_config, pack_dir=pack_dir,
+                        timings={"programSeconds": time.perf_counter() - started}, cost=cost)
+    if project_dir.resolve() != PROJECT_DIR.resolve():  # another program: its steps are unknown
+        return result
+    return with_manual_steps(result, snapshot)
+
+
+def with_manual_steps(result: PreviewResult, snapshot: Snapshot) -> PreviewResult:
+    """`result` with the day-one steps still open for this program's stack (docs/day-one.md)."""
+    from components.config import parse_stack_config
+    from components.day_one import manual_steps
+
+    steps = manual_steps(parse_stack_config(snapshot.config, stack=snapshot.stack))
+    return dataclasses.replace(result, manual_steps=steps)
 
 
 def preview_of(snapshot: Snapshot, *, policies: bool = True,

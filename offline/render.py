@@ -18,6 +18,7 @@ from google.protobuf import json_format
 from offline.engine import PROJECT, UNKNOWN, Resource, Snapshot
 
 if TYPE_CHECKING:
+    from components.day_one import ManualStep
     from offline.cost import CostReport
 
 UNKNOWN_TEXT = "[unknown]"
@@ -32,6 +33,9 @@ CAVEATS = (
     "computed values (ids, ARNs, endpoints) are unknown, as in `pulumi preview`",
 )
 BLOCKING_LEVELS = frozenset({"mandatory"})
+SERVICE = "aws:ecs/service:Service"
+DEPLOY_STEPS = ("aws:lambda/invocation:Invocation", "docker-build:index:Image")
+"""Resources that do work during the update itself (run a function, build and push an image)."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -96,6 +100,7 @@ class PreviewResult:
     policies_skipped: bool = False
     timings: Mapping[str, float] = field(default_factory=dict)
     cost: CostReport | None = None  # the monthly estimate (offline.cost), shown after the summary
+    manual_steps: tuple[ManualStep, ...] = ()  # what a person still does for the stack; shown last
 
     @property
     def exit_code(self) -> int:
@@ -285,13 +290,49 @@ def render_text(result: PreviewResult) -> str:
     if snapshot is not None:
         lines += _text_tree(result)
         lines.append("")
+        lines += _text_deploy_order(snapshot)
+        lines += _text_diagnostics(snapshot)
     lines += _text_policies(result)
     if snapshot is not None:
         lines += _text_outputs(snapshot)
         lines += _text_summary(snapshot)
     if result.cost is not None:
         lines += result.cost.text_lines()
+    if result.manual_steps:
+        from components.day_one import render as render_steps
+
+        lines += ["", *render_steps(result.stack, result.manual_steps)]
     return "\n".join(lines)  # the error, if any, goes to stderr (offline.preview)
+
+
+def deploy_order(snapshot: Snapshot) -> dict[str, list[Resource]]:
+    """Per ECS service: the deploy-time steps (DEPLOY_STEPS) the dependency graph runs first."""
+    steps = snapshot.of_type(*DEPLOY_STEPS)
+    order: dict[str, list[Resource]] = {}
+    for service in snapshot.of_type(SERVICE):
+        before = snapshot.upstream(service)
+        order[service.name] = sorted((step for step in steps if step.urn in before),
+                                     key=lambda step: (DEPLOY_STEPS.index(step.type), step.name))
+    return order if steps else {}
+
+
+def _text_deploy_order(snapshot: Snapshot) -> list[str]:
+    order = deploy_order(snapshot)
+    if not order:
+        return []
+    width = max(len(name) for name in order)
+    return ["Deploy order (from the dependency graph): each service rolls after",
+            *(f"    {name:<{width}}  " + (", ".join(f"{s.name} ({display_type(s.type)})"
+                                                    for s in steps) or "nothing")
+              for name, steps in order.items()), ""]
+
+
+def _text_diagnostics(snapshot: Snapshot) -> list[str]:
+    """The program's warnings, as the CLI shows them under the stack."""
+    if not snapshot.warnings:
+        return []
+    return ["Diagnostics:", f"  pulumi:pulumi:Stack ({PROJECT}-{snapshot.stack}):",
+            *(f"    warning: {warning}" for warning in snapshot.warnings), ""]
 
 
 def _text_tree(result: PreviewResult) -> list[str]:
@@ -406,6 +447,9 @@ def to_document(result: PreviewResult) -> dict[str, Any]:
             "dependencies": list(r.dependencies),
         } for r in snapshot]
         document["outputs"] = shown_value(snapshot.outputs)
+        document["warnings"] = list(snapshot.warnings)
+        document["deployOrder"] = {name: [s.urn for s in steps]
+                                   for name, steps in deploy_order(snapshot).items()}
         document["summary"] = {
             "create": len(snapshot) + 1,  # the resources and the stack, as the CLI counts
             "byType": dict(counts_by_type(snapshot)),
@@ -422,6 +466,8 @@ def to_document(result: PreviewResult) -> dict[str, Any]:
     }
     document["policiesSkipped"] = result.policies_skipped
     document["cost"] = result.cost.to_dict() if result.cost is not None else None
+    document["manualSteps"] = [{"phase": s.phase.value, "heading": s.heading, "action": s.action}
+                               for s in result.manual_steps]
     return document
 
 
@@ -454,9 +500,15 @@ def render_markdown(result: PreviewResult) -> str:
     if result.error is not None:
         parts += ["```text", f"error: {result.error}", "```", ""]
     parts += _markdown_violations(result)
+    if result.snapshot is not None and result.snapshot.warnings:
+        parts += ["#### Warnings", "", *(f"- {_cell(w)}" for w in result.snapshot.warnings), ""]
     parts += _markdown_summary(result)
     if result.cost is not None:
         parts += result.cost.markdown_lines()
+    if result.manual_steps:
+        parts += ["#### Manual steps still open ([docs/day-one.md](docs/day-one.md))", "",
+                  *(f"{n}. {s.phase.value}: **{s.heading}**: `{s.action}`"
+                    for n, s in enumerate(result.manual_steps, start=1)), ""]
     body = "\n".join(parts)
     details = _markdown_details(result, tree=True)
     if len(body) + len(details) > MARKDOWN_LIMIT:  # a very large stack: drop the tree, not the rest

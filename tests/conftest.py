@@ -29,6 +29,25 @@ def prod_preview() -> Snapshot:
     return run_program("prod", preview=True)
 
 
+# Day-one paths (docs/day-one.md): staging with its Route 53 zone and no certificate ARNs (the
+# stack writes the records and issues the certificates), and prod deploying images built elsewhere.
+WITH_ZONE = {"ecommerce:hostedZoneId": "Z05402722SS6PLUHJ8XWM", "ecommerce:certificateArn": "",
+             "ecommerce:originCertificateArn": ""}
+PREBUILT_DIGEST = "sha256:" + "ab" * 32
+PREBUILT = {"ecommerce:imageSource": "prebuilt", "ecommerce:prebuiltImages": [
+    "storefront tag=2026.12.01-3", f"order-api digest={PREBUILT_DIGEST}", "admin tag=2026.12.01-3"]}
+
+
+@pytest.fixture(scope="session")
+def staging_with_zone() -> Snapshot:
+    return run_program("staging", overrides=WITH_ZONE)
+
+
+@pytest.fixture(scope="session")
+def prod_prebuilt() -> Snapshot:
+    return run_program("prod", overrides=PREBUILT)
+
+
 @pytest.fixture
 def run_stack() -> RunStack:
     """Run the program for a stack with config overrides (full keys, e.g. `ecommerce:azCount`)."""

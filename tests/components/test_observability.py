@@ -482,7 +482,10 @@ def test_the_dashboard_graphs_the_stack_s_own_resources(prod: Snapshot) -> None:
                         for i in range(1, int(cache.inputs["numCacheClusters"]) + 1)},
         "search": outputs("aws:opensearch/domain:Domain", "domainName"),
         "queues and DLQs": outputs(QUEUE, "name"),
-        "functions": outputs(FUNCTION, "name"),
+        # the schema migrator runs inside `pulumi up`, which reports its outcome
+        "functions": outputs(FUNCTION, "name") - {
+            str(f.outputs["name"]) for f in prod.of_type(FUNCTION)
+            if "ecommerce:data:SchemaMigrations" in f.urn},
     }
     # WHEN the dashboard body is read THEN every one of them is graphed
     graphed = dashboard_values(dashboard(prod)["widgets"])

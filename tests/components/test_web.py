@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -29,9 +30,11 @@ TASK = "aws:ecs/taskDefinition:TaskDefinition"
 SCALING_TARGET = "aws:appautoscaling/target:Target"
 SCALING_POLICY = "aws:appautoscaling/policy:Policy"
 SCHEDULED = "aws:appautoscaling/scheduledAction:ScheduledAction"
+APP = "shop.order_service.app:app"
 APM_ENDPOINT = "https://otlp.apm.example.com"
 APM_KEY = "arn:aws:secretsmanager:us-east-1:123456789012:secret:apm-otlp-headers-AbCdEf"
-SEARCH = "search path=/search/* cpu=512 memory=1024 baselineRps=5 rpsPerTask=25"
+SEARCH = ("search path=/search/* cpu=512 memory=1024 baselineRps=5 rpsPerTask=25 "
+          "app=shop.search.app:app")
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -294,11 +297,14 @@ def test_each_service_has_its_own_roles_repository_and_log_group(prod: Snapshot)
         assert (task.inputs["cpu"], task.inputs["memory"]) == (settings.get("cpu", "512"),
                                                                settings.get("memory", "1024"))
         app = app_container(task)
-        repository, tag = app["image"].rsplit(":", 1)
-        assert tag == prod.config["ecommerce:imageTag"]
+        repository, digest = app["image"].split("@", 1)  # pinned: tests/components/test_images.py
+        assert digest.startswith("sha256:")
         (repo,) = [r for r in web_children(prod, "aws:ecr/repository:Repository")
                    if r.outputs["repositoryUrl"] == repository]
-        assert repo.inputs["imageTagMutability"] == "IMMUTABLE"
+        # every tag immutable but the program's own content tags (components/images.py)
+        assert repo.inputs["imageTagMutability"] == "IMMUTABLE_WITH_EXCLUSION"
+        assert repo.inputs["imageTagMutabilityExclusionFilters"] == [
+            {"filter": "src-*", "filterType": "WILDCARD"}]
         assert repo.inputs["imageScanningConfiguration"] == {"scanOnPush": True}
         assert repo.inputs["encryptionConfigurations"][0]["encryptionType"] == "KMS"
         group_name = app["logConfiguration"]["options"]["awslogs-group"]
@@ -325,8 +331,7 @@ def test_containers_have_read_only_root_file_systems_and_health_checks(stack: st
 
 
 def health_path_in(container: dict, path: str) -> bool:
-    return f":{container['portMappings'][0]['containerPort']}{path} " in \
-        container["healthCheck"]["command"][1]
+    return repr(path) in container["healthCheck"]["command"][-1]
 
 
 _SECRET_VALUE = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{16}$|^sk_(live|test)_|-----BEGIN|"
@@ -383,21 +388,50 @@ def test_services_track_cpu_and_requests_per_task(prod: Snapshot) -> None:
         assert requests["targetValue"] == float(settings["rpsPerTask"]) * 60  # per minute
 
 
-def test_black_friday_multiplies_the_minimum_then_restores_it(prod: Snapshot,
-                                                              staging: Snapshot) -> None:
+@pytest.fixture(scope="module")
+def scale_outs() -> tuple[Snapshot, datetime, datetime, datetime]:
+    """Prod with a Black Friday window still to come and last year's, ended ten days ago,
+    whatever today is."""
+    now = datetime.now(UTC)
+    start = (now + timedelta(days=30)).replace(hour=0, minute=0, second=0, microsecond=0)
+    end = start + timedelta(days=4, hours=8)
+    ended = (now - timedelta(days=10)).replace(microsecond=0)
+    windows = [f"black-friday-past start={ended - timedelta(days=4):%Y-%m-%dT%H:%M:%SZ} "
+               f"end={ended:%Y-%m-%dT%H:%M:%SZ} minTasksFactor=4",
+               f"black-friday start={start:%Y-%m-%dT%H:%M:%SZ} end={end:%Y-%m-%dT%H:%M:%SZ} "
+               "minTasksFactor=4"]
+    snapshot = run_program("prod", overrides={"ecommerce:scheduledScaleOuts": windows})
+    return snapshot, start, end, ended
+
+
+def test_black_friday_multiplies_the_minimum_then_restores_it(
+        scale_outs: tuple[Snapshot, datetime, datetime, datetime], staging: Snapshot) -> None:
     assert not web_children(staging, SCHEDULED)  # nothing scheduled there
-    for name in specs(prod):
-        target = target_of(prod, service_named(prod, name))
-        actions = {a.name.rsplit("-", 1)[1]: a for a in web_children(prod, SCHEDULED)
+    snapshot, start_at, end_at, _ = scale_outs
+    for name in specs(snapshot):
+        target = target_of(snapshot, service_named(snapshot, name))
+        actions = {a.name.rsplit("-", 1)[1]: a for a in web_children(snapshot, SCHEDULED)
                    if a.inputs["resourceId"] == target.inputs["resourceId"]}
         assert set(actions) == {"start", "end"}
         start, end = actions["start"].inputs, actions["end"].inputs
-        assert start["schedule"] == "at(2026-11-27T00:00:00)" and start["timezone"] == "UTC"
-        assert end["schedule"] == "at(2026-12-01T08:00:00)"
+        assert start["schedule"] == f"at({start_at:%Y-%m-%dT%H:%M:%S})" and start["timezone"] == "UTC"
+        assert end["schedule"] == f"at({end_at:%Y-%m-%dT%H:%M:%S})"
         minimum, maximum = target.inputs["minCapacity"], target.inputs["maxCapacity"]
         assert start["scalableTargetAction"] == {"minCapacity": minimum * 4,
                                                  "maxCapacity": max(maximum, minimum * 4)}
         assert end["scalableTargetAction"] == {"minCapacity": minimum, "maxCapacity": maximum}
+
+
+def test_a_window_that_has_ended_is_dropped_with_a_one_line_warning(
+        scale_outs: tuple[Snapshot, datetime, datetime, datetime]) -> None:
+    # GIVEN last year's window, ended ten days ago, still in the stack file
+    snapshot, _, _, ended = scale_outs
+    # THEN the program ran, schedules nothing for it, and says once, on one line, what it dropped
+    assert not [a for a in web_children(snapshot, SCHEDULED) if "-black-friday-past-" in a.name]
+    (warning,) = [w for w in snapshot.warnings if "scheduledScaleOuts" in w]
+    assert warning.startswith("Pulumi.prod.yaml: ecommerce:scheduledScaleOuts[0] black-friday-past "
+                              f"ended {ended:%Y-%m-%dT%H:%M:%SZ}: dropped")
+    assert "\n" not in warning
 
 
 # -- config changes -------------------------------------------------------------------------------
@@ -476,9 +510,9 @@ def test_an_apm_reaches_every_container_with_its_key_as_a_secret_reference(
 
 def args(**changes: object) -> WebServicesArgs:
     base: dict = {
-        "services": (ServiceSpec(name="storefront", path="/*", cpu=512, memory=1024),
-                     ServiceSpec(name="order-api", path="/api/*", cpu=512, memory=1024)),
-        "image_tag": "v1", "spike_factor": 20, "region": "us-east-1", "vpc_id": "vpc-1",
+        "services": (ServiceSpec(name="storefront", path="/*", cpu=512, memory=1024, app=APP),
+                     ServiceSpec(name="order-api", path="/api/*", cpu=512, memory=1024, app=APP)),
+        "spike_factor": 20, "region": "us-east-1", "vpc_id": "vpc-1",
         "vpc_cidr": "10.0.0.0/16", "public_subnet_ids": ["subnet-a", "subnet-b"],
         "private_subnet_ids": ["subnet-c", "subnet-d"],
         "certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/x",
@@ -496,7 +530,7 @@ def args(**changes: object) -> WebServicesArgs:
     ({"environment": {"order-api": {"A": "1"}},
       "secrets": {"order-api": {"A": SecretRef(secret_arn="arn")}}}, "both as environment"),
     ({"private_subnet_ids": ["subnet-c"]}, "at least two AZs"),
-    ({"services": (ServiceSpec(name="order-api", path="/api/*", cpu=512, memory=1024),)},
+    ({"services": (ServiceSpec(name="order-api", path="/api/*", cpu=512, memory=1024, app=APP),)},
      "default route"),
 ])
 def test_the_component_refuses_unsafe_arguments_before_making_anything(
@@ -508,5 +542,5 @@ def test_the_component_refuses_unsafe_arguments_before_making_anything(
 def test_references_to_secrets_are_plain_environment() -> None:
     assert not looks_secret("STRIPE_SECRET_ARN")
     assert looks_secret("STRIPE_SECRET")
-    assert health_path(ServiceSpec(name="x", path="/api/*", cpu=256, memory=512)) == \
+    assert health_path(ServiceSpec(name="x", path="/api/*", cpu=256, memory=512, app=APP)) == \
         "/api/health"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from offline.engine import PROJECT_DIR, Snapshot
-from offline.preview import preview_of
+from offline.preview import preview_of, with_manual_steps
 from offline.render import PreviewResult
 
 RunPreview = Callable[..., subprocess.CompletedProcess[str]]
@@ -18,8 +18,9 @@ RunPreview = Callable[..., subprocess.CompletedProcess[str]]
 
 @pytest.fixture(scope="session")
 def prod_result(prod_preview: Snapshot) -> PreviewResult:
-    """What `make preview` shows for prod: the harness's preview snapshot and the pack's verdict."""
-    return preview_of(prod_preview)
+    """What `make preview` shows for prod: the harness's preview snapshot, the pack's verdict and the
+    day-one steps still open."""
+    return with_manual_steps(preview_of(prod_preview), prod_preview)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from offline.render import (
     PolicyOutcome,
     PreviewResult,
     Violation,
+    deploy_order,
     render_markdown,
     render_text,
     tier_of,
@@ -37,7 +38,7 @@ def _outcome(snapshot: Snapshot, *levels: str) -> PolicyOutcome:
 
 def test_every_resource_has_the_tier_its_provider_tags_it_with(prod_preview: Snapshot) -> None:
     # GIVEN the prod stack: components are typed ecommerce:<tier>:<Name>, providers tag `tier`
-    for resource in prod_preview.custom():
+    for resource in (r for r in prod_preview.custom() if r.type.startswith("aws:")):
         provider = prod_preview.provider_of(resource)
         assert provider is not None, f"{resource.urn} has no explicit tier provider"
         tag = json.loads(provider.inputs["defaultTags"])["tags"]["tier"]
@@ -132,3 +133,18 @@ def test_a_comment_too_long_for_github_drops_the_tree_but_keeps_the_violations(
     assert "| **mandatory** | `rule-mandatory` |" in body
     assert "<details><summary>By type</summary>" in body
     assert "<summary>Resources" not in body and "The resource tree is too long" in body
+
+
+def test_the_preview_shows_each_service_rolling_after_its_image_and_the_migrations(
+        prod_result: PreviewResult) -> None:
+    # GIVEN the prod preview
+    assert prod_result.snapshot is not None
+    order = deploy_order(prod_result.snapshot)
+    # THEN every service waits, by the dependency graph, for the migration step and its own build
+    assert order and all(
+        [(s.type, s.name) for s in steps] == [("aws:lambda/invocation:Invocation", "migrations"),
+                                              ("docker-build:index:Image", f"{service}-image")]
+        for service, steps in order.items())
+    text = render_text(prod_result)
+    assert "Deploy order (from the dependency graph): each service rolls after" in text
+    assert "web-order-api-image (docker-build:index:Image)" in text
