@@ -15,6 +15,7 @@ import json
 import re
 import runpy
 import sys
+import urllib.parse
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -358,17 +359,51 @@ class Resource:
     id: str | None
     request: Any = field(repr=False, compare=False)  # the RegisterResourceRequest
     output_struct: struct_pb2.Struct = field(repr=False, compare=False)
+    source: SourceLocation | None = None  # the program line that registered it
 
     @property
     def provider_urn(self) -> str | None:
         return self.provider.rsplit("::", 1)[0] if self.provider else None
 
 
+@dataclass(frozen=True)
+class SourceLocation:
+    """A line of the program's own files: `path` is relative to the project folder, POSIX style."""
+
+    path: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+_NOT_THE_PROGRAM = {".venv", "venv", "site-packages", "dist-packages", "node_modules"}
+_THIS_FILE = Path(__file__).resolve()
+
+
+def source_location(request: Any, project_dir: Path) -> SourceLocation | None:
+    """Where the program registered the resource: the first frame, walking out from the call into
+    the SDK, that is in the project's own files (the SDK's `sourcePosition` when the program called
+    the resource's constructor itself; a later frame of its `stackTrace` when a library did)."""
+    positions = [request.sourcePosition, *(frame.pc for frame in request.stackTrace.frames)]
+    for position in positions:
+        if not position.uri.startswith("file://") or position.line <= 0:
+            continue
+        path = Path(urllib.parse.unquote(urllib.parse.urlparse(position.uri).path))
+        if path == _THIS_FILE or not path.is_relative_to(project_dir):
+            continue
+        relative = path.relative_to(project_dir)
+        if not _NOT_THE_PROGRAM.intersection(relative.parts):
+            return SourceLocation(relative.as_posix(), position.line)
+    return None
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
-    def __init__(self, mocks: OfflineMocks) -> None:
+    def __init__(self, mocks: OfflineMocks, project_dir: Path = PROJECT_DIR) -> None:
         super().__init__(mocks)
         self.recorded: list[Resource] = []
         self.mocks_impl = mocks
+        self.project_dir = project_dir.resolve()
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         """URNs as the engine makes them: the parent's whole type chain, without the stack."""
@@ -393,7 +428,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             dependencies=tuple(request.dependencies),
             property_dependencies={k: tuple(v.urns)
                                    for k, v in request.propertyDependencies.items()},
-            id=response.id or None, request=request, output_struct=response.object))
+            id=response.id or None, request=request, output_struct=response.object,
+            source=source_location(request, self.project_dir)))
         return response
 
 
@@ -531,7 +567,7 @@ def _run(stack: str, preview: bool, overrides: Mapping[str, Any] | None, program
     region = config.get("aws:region", "us-east-1")
     pulumi.runtime.set_all_config(config, secret_keys)
     mocks = OfflineMocks(region=region, preview=preview)
-    monitor = RecordingMonitor(mocks)
+    monitor = RecordingMonitor(mocks, project_dir)
     pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview,
                              monitor=monitor)

@@ -78,6 +78,19 @@ def test_pull_requests_run_the_tests_and_post_the_offline_preview() -> None:
     assert preview["permissions"]["pull-requests"] == "write"
 
 
+def test_pull_requests_upload_the_violations_to_code_scanning() -> None:
+    preview = _load("pull-request.yml")["jobs"]["offline-preview"]
+
+    # the preview writes SARIF, and code scanning receives it (one category per stack)
+    assert "--sarif build/preview-${{ matrix.stack }}.sarif" in _runs(preview)
+    [upload] = [s for s in _steps(preview)
+                if str(s.get("uses", "")).startswith("github/codeql-action/upload-sarif@")]
+    assert upload["with"]["sarif_file"] == "build/preview-${{ matrix.stack }}.sarif"
+    assert "${{ matrix.stack }}" in upload["with"]["category"]
+    assert upload["if"].startswith("always()")
+    assert preview["permissions"]["security-events"] == "write"
+
+
 def test_the_real_preview_runs_only_with_credentials_and_the_local_pack() -> None:
     jobs = _load("pull-request.yml")["jobs"]
 
