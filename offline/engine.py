@@ -26,6 +26,7 @@ import pulumi
 import yaml
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc as pulumi_rpc
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.sync_await import _sync_await
 
@@ -212,6 +213,8 @@ class OfflineMocks(pulumi.runtime.Mocks):
                        endpoint=f"{instance}.c{_digest(seed, length=11)}.{region}.rds.amazonaws.com",
                        port=5432)
         elif service == "rds":
+            if kind == "Instance":  # RDS names an instance that the program does not
+                out["identifier"] = str(inputs.get("identifier") or physical)
             host = f"{physical}.cluster-c{_digest(seed, length=11)}.{region}.rds.amazonaws.com"
             out.update(arn=f"arn:aws:rds:{region}:{acct}:{resource.lower()}:{physical}",
                        endpoint=host, readerEndpoint=host.replace(".cluster-", ".cluster-ro-"),
@@ -459,6 +462,8 @@ class Snapshot:
     resources: tuple[Resource, ...]
     outputs: dict[str, Any]  # UNKNOWN where the value is computed and unknown
     config: dict[str, str]
+    stack_outputs: struct_pb2.Struct = field(default_factory=struct_pb2.Struct, repr=False, compare=False)
+    """The stack's outputs as the engine holds them (secrets and unknowns marked)."""
 
     def __iter__(self) -> Iterator[Resource]:
         return iter(self.resources)
@@ -593,6 +598,8 @@ def _run(stack: str, preview: bool, overrides: Mapping[str, Any] | None, program
 
     root = pulumi_settings.get_root_resource()
     outputs = _resolve_outputs(getattr(root, "outputs", {}) or {})
+    # the stack's outputs as the engine receives them at the end of a run (secrets, unknowns)
+    stack_outputs = _sync_await(pulumi_rpc.serialize_properties(getattr(root, "outputs", {}) or {}, {}))
     return Snapshot(stack=stack, preview=preview, resources=tuple(monitor.recorded),
-                    outputs=outputs, config=config)
+                    outputs=outputs, config=config, stack_outputs=stack_outputs)
 

@@ -23,7 +23,7 @@ SCHEMA = json.loads((Path(__file__).parent / "sarif-schema-2.1.0.json").read_tex
 PROD_STACK = (PROJECT_DIR / "Pulumi.prod.yaml").read_text()
 
 # The shop as it is, plus two planted mistakes: one in the program's entry point and one in a module
-# of its own (an EKS cluster, and a bucket policy that lets anyone read the bucket).
+# of its own (an EKS cluster, and a bucket that anyone may read by its ACL).
 PROGRAM = f'''import runpy
 
 import pulumi_aws as aws
@@ -36,20 +36,15 @@ aws.eks.Cluster("k8s", role_arn="arn:aws:iam::123456789012:role/eks",
                 vpc_config={{"subnet_ids": ["subnet-0a", "subnet-0b"]}})
 '''
 EKS_LINE = 9
-STORAGE = '''import json
-
-import pulumi_aws as aws
+STORAGE = '''import pulumi_aws as aws
 
 
 def shared_bucket(name):
     bucket = aws.s3.BucketV2(name)
-    aws.s3.BucketPolicy(f"{name}-read", bucket=bucket.id, policy=bucket.arn.apply(lambda arn: json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
-                       "Resource": f"{arn}/*"}]})))
+    aws.s3.BucketAclV2(f"{name}-acl", bucket=bucket.id, acl="public-read")
     return bucket
 '''
-BUCKET_LINE = 7
+BUCKET_LINE = 5
 
 
 def validate(document: dict[str, Any]) -> None:
