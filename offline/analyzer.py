@@ -561,7 +561,8 @@ def _engine_resources(snapshot: Snapshot) -> list[_EngineResource]:
     """The snapshot as the engine holds it: the root stack, default providers, then each resource."""
     items: list[_EngineResource] = []
     stack_urn = next((r.parent for r in snapshot.resources
-                      if r.parent and r.parent.split("::")[2] == "pulumi:pulumi:Stack"), None)
+                      if r.parent and r.parent.split("::")[2] == "pulumi:pulumi:Stack"),
+                     f"urn:pulumi:{snapshot.stack}::{PROJECT}::pulumi:pulumi:Stack::{PROJECT}-{snapshot.stack}")
     if stack_urn:
         items.append(_EngineResource(stack_urn, "pulumi:pulumi:Stack", stack_urn.rsplit("::", 1)[-1],
                                      struct_pb2.Struct(), _engine_struct(snapshot.stack_outputs),

@@ -16,6 +16,7 @@ from typing import Any
 
 from pulumi_policy import Severity
 
+from .cardholder_data import card_numbers
 from .common import (
     MANDATORY,
     Report,
@@ -235,16 +236,19 @@ def _check(resource: Res, config: Mapping[str, Any], report: Report) -> None:
 
 
 def _check_outputs(graph: StackGraph, config: Mapping[str, Any], report: Report) -> None:
-    """No stack output carries a secret: `pulumi stack output` shows outputs to every reader of the
-    stack (a secret-marked output too, with --show-secrets).
+    """No stack output carries a secret or a card number: `pulumi stack output` shows outputs to
+    every reader of the stack (a secret-marked output too, with --show-secrets).
 
     Covers: pulumi:pulumi:Stack (its outputs, as the engine hands them to AnalyzeStack).
 
     Well-built programs: they export ARNs, names and endpoints, never a password or a key.
     """
     for stack in graph.of_type("pulumi:pulumi:Stack"):
-        found = sorted({reason for name, value in _flatten(stack.props)
-                        if (reason := plaintext_secret(f"output {name}", value))})
+        outputs = list(_flatten(stack.props))
+        found = sorted({reason for name, value in outputs
+                        if (reason := plaintext_secret(f"output {name}", value))}
+                       | {f"output {name} holds a card number ({number})" for name, value in outputs
+                          if isinstance(value, str) for number in card_numbers(value)})
         if found:
             report(message(stack, "a stack output holds a secret: " + "; ".join(found),
                            "export the secret's ARN (or nothing) instead of its value"), stack.urn)
@@ -273,7 +277,7 @@ secrets_disallow_plaintext = resource_policy(
 
 stack_outputs_disallow_secrets = stack_policy(
     name="stack-outputs-disallow-secrets",
-    description="Stack outputs must not carry passwords, keys or tokens.",
+    description="Stack outputs must not carry passwords, keys, tokens or card numbers.",
     level=MANDATORY, severity=Severity.HIGH, check=_check_outputs,
     remediation="Export the secret's ARN, never its value.",
     framework=pci("8.3.2"), tags=["pci-dss", "secrets"], covers=("pulumi:pulumi:Stack",))
