@@ -194,7 +194,9 @@ def _customer_key(value: Any) -> bool:
 
 def _check_customer_key(graph: StackGraph, config: Mapping[str, Any], report: Report) -> None:
     """Stores holding customer data are encrypted with a customer-managed KMS key (key policy,
-    rotation, CloudTrail record of every use, crypto-shredding by disabling the key).
+    rotation, CloudTrail record of every use, crypto-shredding by disabling the key). By default
+    only the stores the config says hold customer data (a name pattern or a data-classification
+    tag) are checked; scope 'all' checks every store.
 
     Covers: aws:rds/cluster:Cluster, aws:rds/instance:Instance, aws:docdb/cluster:Cluster,
     aws:neptune/cluster:Cluster, aws:elasticache/replicationGroup:ReplicationGroup,
@@ -235,10 +237,10 @@ storage_require_customer_managed_key = stack_policy(
     level=ADVISORY, severity=Severity.MEDIUM, check=_check_customer_key,
     remediation="Create a KMS key with rotation and name it as the store's encryption key.",
     config={
-        "scope": {"type": "string", "enum": ["all", "customer-data"], "default": "all",
-                  "description": "'all' stores, or only those that hold customer data: named by "
-                                 "customerDataResources or tagged with a customerDataClassifications "
-                                 "value."},
+        "scope": {"type": "string", "enum": ["customer-data", "all"], "default": "customer-data",
+                  "description": "'customer-data': only the stores named by customerDataResources or "
+                                 "tagged with a customerDataClassifications value; 'all': every store "
+                                 "(some cannot use one: ALB access-log buckets take SSE-S3 only)."},
         "customerDataResources": string_list(
             "Logical or physical names (shell-style patterns, e.g. 'orders-*') of stores that hold "
             "customer data.", []),

@@ -241,17 +241,23 @@ aws.s3.BucketServerSideEncryptionConfiguration("exports", bucket=bucket.id, rule
 CMK = "storage-require-customer-managed-key"
 
 
-def test_customer_managed_keys_are_advisory_by_default(program: Program, analyze: Analyze,
-                                                       preview: bool) -> None:
-    # GIVEN a topic on the AWS-managed key, a table on an AWS-owned key, a bucket on SSE-S3, and a
-    # table on a customer-managed key
+def test_customer_managed_keys_are_advisory_and_for_customer_data_by_default(
+        program: Program, analyze: Analyze, preview: bool) -> None:
+    # GIVEN a topic on the AWS-managed key, a table of PII on an AWS-owned key, a bucket on SSE-S3,
+    # and a table on a customer-managed key
     report = analyze(program(CUSTOMER_DATA, preview=preview))
 
-    # THEN the first three are flagged, as advice, and the one with our key is not
+    # THEN by default only the store tagged as customer data is flagged, as advice
     found = violations_of(report, CMK)
-    assert {v.resource_name for v in found} == {"alarms", "carts", "exports"}
+    assert {v.resource_name for v in found} == {"carts"}
     assert {v.level for v in found} == {"advisory"}
     assert violations_of(report, "storage-require-encryption-at-rest") == []
+
+
+def test_every_store_without_a_customer_managed_key_is_named_with_scope_all(program: Program,
+                                                                             analyze: Analyze) -> None:
+    report = analyze(program(CUSTOMER_DATA, preview=False), {CMK: {"scope": "all"}})
+    assert {v.resource_name for v in violations_of(report, CMK)} == {"alarms", "carts", "exports"}
 
 
 def test_customer_managed_keys_can_be_mandatory_for_customer_data_only(program: Program,

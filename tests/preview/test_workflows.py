@@ -122,3 +122,35 @@ def test_prod_is_deployed_after_staging_behind_its_environment() -> None:
     assert jobs["prod"]["needs"] == "staging"
     assert jobs["prod"]["environment"] == "prod"  # required reviewers: the manual approval
     assert workflow["concurrency"]["cancel-in-progress"] is False
+
+
+def test_the_policy_pack_is_published_on_a_tag_after_the_tests_pass() -> None:
+    workflow = _load("release-policy-pack.yml")
+    jobs = workflow["jobs"]
+
+    # a tag policy-pack-v<version> starts it; the tests and lint run first
+    assert workflow["on"]["push"]["tags"] == ["policy-pack-v*"]
+    assert "make test" in _runs(jobs["test"]) and "make lint" in _runs(jobs["test"])
+    publish = jobs["publish"]
+    assert publish["needs"] == "test"
+    # the tag must name the one version (PulumiPolicy.yaml), then the pack's venv, then publish
+    runs = _runs(publish)
+    assert "policies/PulumiPolicy.yaml" in runs and "policy-pack-v$version" in runs
+    assert "pulumi install --cwd policies" in runs
+    [step] = [s for s in _steps(publish) if "pulumi policy publish" in s.get("run", "")]
+    assert step["working-directory"] == "policies"
+    assert step["run"] == 'pulumi policy publish "$PULUMI_ORG"'
+    assert "secrets.PULUMI_ACCESS_TOKEN" in step["env"]["PULUMI_ACCESS_TOKEN"]
+
+
+def test_the_pack_version_lives_in_one_place() -> None:
+    # GIVEN the version of PulumiPolicy.yaml
+    manifest = yaml.safe_load((PROJECT_DIR / "policies" / "PulumiPolicy.yaml").read_text())
+    version = str(manifest["version"])
+
+    # THEN no other file of the pack, and no doc, writes it down again
+    others = [p for p in (PROJECT_DIR / "policies").rglob("*")
+              if p.is_file() and p.name != "PulumiPolicy.yaml" and "venv" not in p.parts
+              and "__pycache__" not in p.parts and version in p.read_text(errors="replace")]
+    others += [p for p in (PROJECT_DIR / "docs").glob("*.md") if f"v{version}" in p.read_text()]
+    assert others == []
