@@ -147,7 +147,8 @@ def _check_entry_points(graph: StackGraph, config: Mapping[str, Any], report: Re
     """Every internet-facing API entry point has a WAF web ACL, or is only reachable through one.
 
     Covers: aws:apigateway/restApi:RestApi, aws:apigateway/stage:Stage,
-    aws:apigateway/deployment:Deployment (a stage it creates), aws:apigatewayv2/api:Api (HTTP and
+    aws:apigateway/deployment:Deployment (the stage its stage_name creates, pulumi-aws 6 and
+    earlier), aws:apigatewayv2/api:Api (HTTP and
     WebSocket), aws:apigatewayv2/domainName:DomainName, aws:apigatewayv2/apiMapping:ApiMapping,
     aws:lambda/functionUrl:FunctionUrl, aws:appsync/graphQLApi:GraphQLApi,
     aws:apprunner/service:Service, aws:cloudfront/distribution:Distribution (as a front),

@@ -44,12 +44,17 @@ PASSWORDS: dict[str, tuple[tuple[str, ...], ...]] = {  # type -> where a passwor
     "aws:elasticache/replicationGroup:ReplicationGroup": (("authToken",),),
     "aws:elasticache/user:User": (("passwords",), ("authenticationMode", "passwords")),
     "aws:memorydb/user:User": (("authenticationMode", "passwords"),),
-    "aws:mq/broker:Broker": (("users", "password"),),
     "aws:dms/endpoint:Endpoint": (("password",),),
-    "aws:directoryservice/directory:Directory": (("password",),),
+}
+# Services that offer no way around passing the secret (the engine hands the pack a value from
+# secret config like a literal, so a set value proves nothing): only a credential in a known format
+# is plaintext for sure there.
+FORMAT_ONLY: dict[str, tuple[tuple[str, ...], ...]] = {
     "aws:cloudwatch/eventConnection:EventConnection": (
         ("authParameters", "apiKey", "value"), ("authParameters", "basic", "password"),
         ("authParameters", "oauth", "clientParameters", "clientSecret")),
+    "aws:mq/broker:Broker": (("users", "password"),),
+    "aws:directoryservice/directory:Directory": (("password",),),
 }
 FUNCTION = "aws:lambda/function:Function"
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
@@ -178,6 +183,9 @@ def plaintext_places(resource: Res) -> Iterator[tuple[str, Any]]:
     """(where, value) for every place of `resource` a plaintext secret could sit."""
     if resource.type in ENVIRONMENTS:
         yield from _environment(resource)
+    elif resource.type in FORMAT_ONLY:
+        for path in FORMAT_ONLY[resource.type]:
+            yield from (("a credential field", v) for v in _values_at(resource.props, path))
     elif resource.type in USER_DATA:
         yield from _user_data(resource)
     elif resource.type == PARAMETER and resource.props.get("type") != "SecureString":
@@ -195,9 +203,10 @@ def _check(resource: Res, config: Mapping[str, Any], report: Report) -> None:
     aws:docdb/cluster:Cluster, aws:redshift/cluster:Cluster,
     aws:redshiftserverless/namespace:Namespace, aws:opensearch/domain:Domain,
     aws:elasticsearch/domain:Domain, aws:elasticache/replicationGroup:ReplicationGroup,
-    aws:elasticache/user:User, aws:memorydb/user:User, aws:mq/broker:Broker,
-    aws:dms/endpoint:Endpoint, aws:directoryservice/directory:Directory,
-    aws:cloudwatch/eventConnection:EventConnection (API key, basic password, OAuth client secret).
+    aws:elasticache/user:User, aws:memorydb/user:User, aws:dms/endpoint:Endpoint (each has a managed
+    or IAM alternative). Covers (a credential in a known format only, as these services offer no
+    way around passing the secret): aws:cloudwatch/eventConnection:EventConnection,
+    aws:mq/broker:Broker, aws:directoryservice/directory:Directory.
     Covers (environment and connection properties): aws:lambda/function:Function,
     aws:ecs/taskDefinition:TaskDefinition, aws:batch/jobDefinition:JobDefinition,
     aws:apprunner/service:Service, aws:codebuild/project:Project (PLAINTEXT variables),
@@ -273,7 +282,7 @@ secrets_disallow_plaintext = resource_policy(
     remediation="Use manage_master_user_password=True and Secrets Manager references instead of "
                 "literal secrets.",
     framework=pci("8.6.2"), tags=["pci-dss", "secrets"],
-    covers=(*PASSWORDS, *ENVIRONMENTS, PARAMETER, *USER_DATA, "(every resource's tags)"))
+    covers=(*PASSWORDS, *FORMAT_ONLY, *ENVIRONMENTS, PARAMETER, *USER_DATA, "(every resource's tags)"))
 
 stack_outputs_disallow_secrets = stack_policy(
     name="stack-outputs-disallow-secrets",

@@ -17,7 +17,9 @@ import jsonschema
 import pytest
 
 from offline import preview
-from offline.engine import PROJECT_DIR
+from offline.engine import PROJECT_DIR, Snapshot
+from offline.render import PolicyInfo, PolicyOutcome, PreviewResult, Violation
+from offline.sarif import to_sarif
 
 SCHEMA = json.loads((Path(__file__).parent / "sarif-schema-2.1.0.json").read_text())
 PROD_STACK = (PROJECT_DIR / "Pulumi.prod.yaml").read_text()
@@ -110,3 +112,30 @@ def test_the_shop_itself_has_no_error_and_locates_its_warnings_in_its_own_files(
     for result in results:
         uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
         assert not uri.startswith(("/", "file:")) and ".venv" not in uri, result
+
+
+def test_a_stack_wide_violation_is_placed_at_the_entry_point(prod_preview: Snapshot) -> None:
+    # GIVEN a stack policy's violation that names no resource, and one on a resource of the shop
+    target = prod_preview.custom()[0]
+    outcome = PolicyOutcome(
+        pack="ecommerce-guardrails", version="2.0.0", location="policies",
+        policies=(PolicyInfo("stack-rule", "A stack rule.", "advisory", "low", "Do less."),
+                  PolicyInfo("resource-rule", "A resource rule.", "mandatory", "critical", "Fix it.")),
+        violations=(Violation("stack-rule", "advisory", "too much", None, "ecommerce-guardrails", "2.0.0"),
+                    Violation("resource-rule", "mandatory", "wrong", target.urn, "ecommerce-guardrails",
+                              "2.0.0")))
+
+    # WHEN it is written as SARIF
+    document = to_sarif(PreviewResult(stack="prod", snapshot=prod_preview, policies=outcome))
+
+    # THEN it is valid, the stack-wide one sits at __main__.py:1, the other at its resource's line
+    validate(document)
+    stack, resource = document["runs"][0]["results"]
+    assert stack["level"] == "warning"
+    assert stack["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "__main__.py"
+    assert stack["locations"][0]["physicalLocation"]["region"]["startLine"] == 1
+    assert resource["level"] == "error"
+    assert target.source is not None
+    assert resource["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == target.source.path
+    rules = document["runs"][0]["tool"]["driver"]["rules"]
+    assert rules[1]["properties"]["security-severity"] == "9.5"

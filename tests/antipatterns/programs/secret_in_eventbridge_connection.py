@@ -1,6 +1,7 @@
-"""Anti-pattern: an EventBridge API destination connection with the carrier's API key in the program."""
+"""Anti-pattern: an EventBridge API destination connection to the payment provider with its live
+secret key written in the program."""
 
 import pulumi_aws as aws
 
-aws.cloudwatch.EventConnection("carrier", authorization_type="API_KEY", auth_parameters={
-    "api_key": {"key": "x-api-key", "value": "carrier-live-7f3a9c2e41b8"}})
+aws.cloudwatch.EventConnection("stripe", authorization_type="API_KEY", auth_parameters={
+    "api_key": {"key": "Authorization", "value": "Bearer sk_live_51HzQ2rLmNoPqRsTuVwXyZ0123"}})
