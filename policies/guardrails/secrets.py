@@ -183,9 +183,6 @@ def plaintext_places(resource: Res) -> Iterator[tuple[str, Any]]:
     """(where, value) for every place of `resource` a plaintext secret could sit."""
     if resource.type in ENVIRONMENTS:
         yield from _environment(resource)
-    elif resource.type in FORMAT_ONLY:
-        for path in FORMAT_ONLY[resource.type]:
-            yield from (("a credential field", v) for v in _values_at(resource.props, path))
     elif resource.type in USER_DATA:
         yield from _user_data(resource)
     elif resource.type == PARAMETER and resource.props.get("type") != "SecureString":
@@ -235,7 +232,11 @@ def _check(resource: Res, config: Mapping[str, Any], report: Report) -> None:
                            "authentication (ElastiCache/MemoryDB users, databases), or an IAM master "
                            "user; EventBridge connections and brokers: a Secrets Manager secret"))
     found = sorted({reason for where, value in plaintext_places(resource)
-                    if (reason := plaintext_secret(where, value))})
+                    if (reason := plaintext_secret(where, value))}
+                   | {f"{'.'.join(map(snake, path))} holds a credential in a known format"
+                      for path in FORMAT_ONLY.get(resource.type, ())
+                      for value in _values_at(resource.props, path)
+                      if isinstance(value, str) and SECRET_FORMATS.search(value)})
     if found:
         report(message(resource, "plaintext secret: " + "; ".join(found),
                        "store it in Secrets Manager (or a SecureString parameter) and pass its ARN "

@@ -204,5 +204,5 @@ def test_secrets_passed_by_reference_pass_in_every_place(program: Program, analy
 
     # THEN no plaintext secret is reported (a connection's key from config is not a known format)
     report = analyze(snapshot)
-    assert violations_of(report, "secrets-disallow-plaintext") == []
+    assert [str(v) for v in violations_of(report, "secrets-disallow-plaintext")] == []
     assert violations_of(report, "stack-outputs-disallow-secrets") == []
