@@ -33,11 +33,13 @@ lint: $(STAMP)
 	$(VENV)/bin/hadolint --no-color --failure-threshold style app_code/Dockerfile
 
 ## make docs: regenerate what is generated from the code: the README's preview sample, the
-## architecture diagram (docs/diagram.*), bootstrap/stack-inventory.json and policy-config.json
+## architecture diagram (docs/diagram.*), bootstrap/stack-inventory.json and policy-config.json,
+## the policy reference in docs/policies.md
 docs: $(STAMP) system-packages
 	$(PY) -m offline.readme
 	$(PY) -m offline.diagram
 	$(PY) -m offline.inventory
+	$(PY) -m offline.policy_docs --write
 
 ## make bench: benchmarks, written to bench/results/
 bench: $(STAMP) system-packages

@@ -246,6 +246,8 @@ class StackConfig:
     usage: UsageConfig
     payment_secret_arn: str
     """The payment provider's API key in Secrets Manager: never in config or the program."""
+    payment_lookup_secret_arn: str
+    """A restricted provider key that reads payments and cannot charge: what scheduled work may hold."""
     warnings: tuple[str, ...] = ()
     """One line each: what the config asks for that this deployment leaves out, and why."""
 
@@ -699,13 +701,20 @@ def parse_stack_config(raw: Mapping[str, str], *, stack: str,
     payment_secret_arn = reader.string(
         "paymentSecretArn", pattern=r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+",
         allowed="a Secrets Manager secret ARN")
+    payment_lookup_secret_arn = reader.string(
+        "paymentLookupSecretArn", pattern=r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+",
+        allowed="a Secrets Manager secret ARN")
+    if payment_lookup_secret_arn == payment_secret_arn:
+        raise reader.fail("paymentLookupSecretArn", "is the charging key paymentSecretArn: give "
+                                                    "checkout recovery a restricted read-only key")
 
     config = StackConfig(
         stack=stack, environment=environment, region=region, log_retention_days=retention,
         spike_factor=reader.integer("spikeFactor", minimum=1, maximum=100),
         network=network, edge=edge, web=web, data=data, events=events,
         observability=observability, multi_region=multi_region, usage=_usage(reader),
-        payment_secret_arn=payment_secret_arn, warnings=tuple(warnings))
+        payment_secret_arn=payment_secret_arn, payment_lookup_secret_arn=payment_lookup_secret_arn,
+        warnings=tuple(warnings))
     unread = set(schema) - reader.read
     if unread:  # every declared key must mean something
         raise KeyError(f"declared in Pulumi.yaml but never read: {', '.join(sorted(unread))}")

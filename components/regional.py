@@ -277,6 +277,7 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
                                         if secondary else {})), opts=events_opts)
     # The provider's key lives in the stack's Region; a second Region reads its replica there.
     payment_secret_arn = arn_in_region(cfg.payment_secret_arn, ctx.region)
+    payment_lookup_secret_arn = arn_in_region(cfg.payment_lookup_secret_arn, ctx.region)
     # Every database client (services, consumers, jobs) reaches the database through this endpoint,
     # released by the migrations: each is ordered after them by the dependency graph.
     proxy_endpoint = database.proxy_endpoint if writes_here or database.proxy_read_only_endpoint \
@@ -297,7 +298,7 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
         functions=functions, messaging_kms_key_arn=keys.messaging_key_arn,
         alarm_topic_arn=alarms.topic_arn,
         carts_table=TableRef(user_state.carts_table_name, user_state.carts_table_arn),
-        database=proxy_access, payment_secret_arn=payment_secret_arn,
+        database=proxy_access, payment_lookup_secret_arn=payment_lookup_secret_arn,
         enabled=writes_here), opts=events_opts)
 
     # --- web: the ALB only CloudFront can reach, and the ECS services behind it ------------------

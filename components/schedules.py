@@ -53,7 +53,8 @@ class JobSpec:
     """Detail-types it may put on the bus."""
     carts_actions: tuple[str, ...] = ()
     reads_payment_secret: bool = False
-    """Looks payments up with the provider (never charges): reads its API key secret."""
+    """Looks payments up with the provider (never charges): reads its restricted read-only key, never
+    the charging key (a scheduled job holding that key could charge asynchronously)."""
 
 
 JOBS = (
@@ -90,7 +91,8 @@ class ScheduledJobsArgs:
     alarm_topic_arn: pulumi.Input[str]
     carts_table: TableRef
     database: DatabaseAccess
-    payment_secret_arn: pulumi.Input[str]
+    payment_lookup_secret_arn: pulumi.Input[str]
+    """The provider's restricted read-only key (never the charging key)."""
     jobs: Sequence[JobSpec] = JOBS
     enabled: bool = True
     """False: the schedules exist but are DISABLED (a secondary Region's standby: the jobs write to
@@ -154,7 +156,7 @@ class ScheduledJobs(pulumi.ComponentResource):
                 access += table_access(args.carts_table, env_var="CARTS_TABLE",
                                        actions=job.carts_actions, sid="Carts")
             if job.reads_payment_secret:
-                access += payment_secret_access(args.payment_secret_arn)
+                access += payment_secret_access(args.payment_lookup_secret_arn)
             if job.database:
                 access += database_access(args.database, user=database_user(job.name),
                                           region=region, account_id=args.account_id)

@@ -101,6 +101,8 @@ class PolicyInfo:
     remediation: str
     config_schema: dict[str, Any]  # JSON-schema properties (without enforcementLevel)
     required: tuple[str, ...]
+    framework: str = ""  # "PCI DSS 4.0: 3.5.1" when the policy names a compliance requirement
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -472,7 +474,10 @@ def _policy_info(policy: Any) -> PolicyInfo:
         severity=_SEVERITIES.get(policy.severity, ""),
         kind="stack" if policy.policy_type == analyzer_pb2.POLICY_TYPE_STACK else "resource",
         remediation=policy.remediation_steps, config_schema=schema,
-        required=tuple(policy.configSchema.required))
+        required=tuple(policy.configSchema.required),
+        framework=(f"{policy.framework.name} {policy.framework.version}: {policy.framework.reference}"
+                   if policy.HasField("framework") and policy.framework.name else ""),
+        tags=tuple(policy.tags))
 
 
 def _engine_value(value: Any) -> Any:
@@ -556,10 +561,11 @@ def _engine_resources(snapshot: Snapshot) -> list[_EngineResource]:
     """The snapshot as the engine holds it: the root stack, default providers, then each resource."""
     items: list[_EngineResource] = []
     stack_urn = next((r.parent for r in snapshot.resources
-                      if r.parent and r.parent.split("::")[2] == "pulumi:pulumi:Stack"), None)
+                      if r.parent and r.parent.split("::")[2] == "pulumi:pulumi:Stack"),
+                     f"urn:pulumi:{snapshot.stack}::{PROJECT}::pulumi:pulumi:Stack::{PROJECT}-{snapshot.stack}")
     if stack_urn:
         items.append(_EngineResource(stack_urn, "pulumi:pulumi:Stack", stack_urn.rsplit("::", 1)[-1],
-                                     struct_pb2.Struct(), struct_pb2.Struct(),
+                                     struct_pb2.Struct(), _engine_struct(snapshot.stack_outputs),
                                      analyzer_pb2.AnalyzerResourceOptions()))
     providers: dict[str, analyzer_pb2.AnalyzerProviderResource] = {}
     for resource in snapshot.resources:

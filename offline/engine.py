@@ -17,6 +17,7 @@ import logging
 import re
 import runpy
 import sys
+import urllib.parse
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ import pulumi
 import yaml
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc as pulumi_rpc
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.sync_await import _sync_await
 
@@ -236,6 +238,8 @@ class OfflineMocks(pulumi.runtime.Mocks):
                        endpoint=f"{instance}.c{_digest(seed, length=11)}.{region}.rds.amazonaws.com",
                        port=5432)
         elif service == "rds":
+            if kind == "Instance":  # RDS names an instance that the program does not
+                out["identifier"] = str(inputs.get("identifier") or physical)
             host = f"{physical}.cluster-c{_digest(seed, length=11)}.{region}.rds.amazonaws.com"
             out.update(arn=f"arn:aws:rds:{region}:{acct}:{resource.lower()}:{physical}",
                        endpoint=host, readerEndpoint=host.replace(".cluster-", ".cluster-ro-"),
@@ -433,18 +437,52 @@ class Resource:
     id: str | None
     request: Any = field(repr=False, compare=False)  # the RegisterResourceRequest
     output_struct: struct_pb2.Struct = field(repr=False, compare=False)
+    source: SourceLocation | None = None  # the program line that registered it
 
     @property
     def provider_urn(self) -> str | None:
         return self.provider.rsplit("::", 1)[0] if self.provider else None
 
 
+@dataclass(frozen=True)
+class SourceLocation:
+    """A line of the program's own files: `path` is relative to the project folder, POSIX style."""
+
+    path: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+_NOT_THE_PROGRAM = {".venv", "venv", "site-packages", "dist-packages", "node_modules"}
+_THIS_FILE = Path(__file__).resolve()
+
+
+def source_location(request: Any, project_dir: Path) -> SourceLocation | None:
+    """Where the program registered the resource: the first frame, walking out from the call into
+    the SDK, that is in the project's own files (the SDK's `sourcePosition` when the program called
+    the resource's constructor itself; a later frame of its `stackTrace` when a library did)."""
+    positions = [request.sourcePosition, *(frame.pc for frame in request.stackTrace.frames)]
+    for position in positions:
+        if not position.uri.startswith("file://") or position.line <= 0:
+            continue
+        path = Path(urllib.parse.unquote(urllib.parse.urlparse(position.uri).path))
+        if path == _THIS_FILE or not path.is_relative_to(project_dir):
+            continue
+        relative = path.relative_to(project_dir)
+        if not _NOT_THE_PROGRAM.intersection(relative.parts):
+            return SourceLocation(relative.as_posix(), position.line)
+    return None
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
-    def __init__(self, mocks: OfflineMocks) -> None:
+    def __init__(self, mocks: OfflineMocks, project_dir: Path = PROJECT_DIR) -> None:
         super().__init__(mocks)
         self.recorded: list[Resource] = []
         self.invoked: list[str] = []  # data-source tokens, in call order (what a preview reads)
         self.mocks_impl = mocks
+        self.project_dir = project_dir.resolve()
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         """URNs as the engine makes them: the parent's whole type chain, without the stack."""
@@ -473,7 +511,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             dependencies=tuple(request.dependencies),
             property_dependencies={k: tuple(v.urns)
                                    for k, v in request.propertyDependencies.items()},
-            id=response.id or None, request=request, output_struct=response.object))
+            id=response.id or None, request=request, output_struct=response.object,
+            source=source_location(request, self.project_dir)))
         return response
 
 
@@ -507,6 +546,8 @@ class Snapshot:
     invokes: tuple[str, ...] = ()  # the data sources the program called, each once, sorted
     warnings: tuple[str, ...] = ()
     """What the program logged with `pulumi.log.warn`, in order (the CLI's "Diagnostics")."""
+    stack_outputs: struct_pb2.Struct = field(default_factory=struct_pb2.Struct, repr=False, compare=False)
+    """The stack's outputs as the engine holds them (secrets and unknowns marked)."""
 
     def __iter__(self) -> Iterator[Resource]:
         return iter(self.resources)
@@ -644,7 +685,7 @@ def _run(stack: str, preview: bool, overrides: Mapping[str, Any] | None, program
     region = config.get("aws:region", "us-east-1")
     pulumi.runtime.set_all_config(config, secret_keys)
     mocks = OfflineMocks(region=region, preview=preview)
-    monitor = RecordingMonitor(mocks)
+    monitor = RecordingMonitor(mocks, project_dir)
     diagnostics = _Diagnostics()
     logger = logging.getLogger(f"{__name__}.program")
     logger.propagate = False  # kept for the rendering, not printed
@@ -674,7 +715,10 @@ def _run(stack: str, preview: bool, overrides: Mapping[str, Any] | None, program
 
     root = pulumi_settings.get_root_resource()
     outputs = _resolve_outputs(getattr(root, "outputs", {}) or {})
+    # the stack's outputs as the engine receives them at the end of a run (secrets, unknowns)
+    stack_outputs = _sync_await(pulumi_rpc.serialize_properties(getattr(root, "outputs", {}) or {}, {}))
     return Snapshot(stack=stack, preview=preview, resources=tuple(monitor.recorded),
                     outputs=outputs, config=config, project=project_name(project_dir),
-                    invokes=tuple(sorted(set(monitor.invoked))), warnings=tuple(diagnostics.warnings))
+                    invokes=tuple(sorted(set(monitor.invoked))), warnings=tuple(diagnostics.warnings),
+                    stack_outputs=stack_outputs)
 

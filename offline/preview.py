@@ -2,6 +2,7 @@
 
     python -m offline.preview [--stack prod] [--json | --markdown] [--policy-config FILE]
                               [--no-policies] [--config KEY=VALUE ...] [--diagram DIR]
+                              [--sarif FILE]
 
 Runs `__main__.py` under the mock engine in preview mode with the stack's config (Pulumi.yaml
 defaults + Pulumi.<stack>.yaml), starts the policy pack in `policies/` the way the engine starts
@@ -33,6 +34,7 @@ from offline.render import (
     render_markdown,
     render_text,
 )
+from offline.sarif import render_sarif
 
 DEFAULT_PACK = PROJECT_DIR / "policies"
 
@@ -108,7 +110,8 @@ def analyze(snapshot: Snapshot, pack_dir: Path, config: Mapping[str, Any]) -> Po
         raise PolicyPackError(str(error)) from None
     return PolicyOutcome(
         pack=pack.name, version=pack.version, location=_location(pack_dir),
-        policies=tuple(PolicyInfo(name=p.name, description=p.description, level=p.level)
+        policies=tuple(PolicyInfo(name=p.name, description=p.description, level=p.level,
+                                  severity=p.severity, remediation=p.remediation)
                        for p in pack.policies),
         violations=tuple(Violation(policy=v.policy, level=v.level, message=v.message, urn=v.urn,
                                    pack=v.pack, pack_version=v.version, description=v.description)
@@ -160,6 +163,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="also write the pull-request comment body to FILE (CI)")
     parser.add_argument("--json-file", type=Path, metavar="FILE",
                         help="also write the machine-readable document to FILE (CI)")
+    parser.add_argument("--sarif", type=Path, metavar="FILE",
+                        help="also write the policy violations as SARIF 2.1.0 to FILE, each at the "
+                             "program line that registered its resource (GitHub code scanning)")
     parser.add_argument("--cost-compare", action="store_true",
                         help="also estimate the stack with the second Region flipped (two more program "
                              "runs) and show the multi-Region multiplier; automatic with multiRegion on")
@@ -193,13 +199,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = run_preview(args.stack, policies=not args.no_policies, policy_config=policy_config,
                          overrides=dict(args.config), project_dir=args.cwd,
                          pack_dir=args.policy_pack, cost_compare=True if args.cost_compare else None)
+    source_url = github_source_url(os.environ)
     if args.json:
         print(render_json(result))
     elif args.markdown:
-        print(render_markdown(result))
+        print(render_markdown(result, source_url=source_url))
     else:
         print(render_text(result))
-    for path, render in ((args.markdown_file, render_markdown), (args.json_file, render_json)):
+    documents = ((args.markdown_file, lambda r: render_markdown(r, source_url=source_url)),
+                 (args.json_file, render_json), (args.sarif, render_sarif))
+    for path, render in documents:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(render(result) + "\n")
@@ -208,6 +217,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if result.error is not None:
         print(f"error: {result.error}", file=sys.stderr)
     return result.exit_code
+
+
+def github_source_url(environ: Mapping[str, str]) -> str | None:
+    """`<server>/<owner>/<repo>/blob/<sha>/` in a GitHub Actions job (the commit checked out), so
+    the pull-request comment links each violation to its line; None elsewhere."""
+    parts = [environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_SHA")]
+    if not all(parts):
+        return None
+    server, repository, sha = parts
+    return f"{server}/{repository}/blob/{sha}/"
 
 
 def _write_diagram(snapshot: Snapshot, folder: Path) -> None:

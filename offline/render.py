@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from google.protobuf import json_format
 
-from offline.engine import PROJECT, UNKNOWN, Resource, Snapshot
+from offline.engine import PROJECT, UNKNOWN, Resource, Snapshot, SourceLocation
 
 if TYPE_CHECKING:
     from components.day_one import ManualStep
@@ -47,6 +47,8 @@ class PolicyInfo:
     name: str
     description: str
     level: str  # advisory | mandatory | remediate | disabled
+    severity: str = ""  # low | medium | high | critical
+    remediation: str = ""
 
 
 @dataclass(frozen=True)
@@ -237,7 +239,7 @@ def counts_by_tier(snapshot: Snapshot) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
-def _resource_label(snapshot: Snapshot | None, urn: str | None) -> tuple[str, str]:
+def resource_label(snapshot: Snapshot | None, urn: str | None) -> tuple[str, str]:
     """(type, name) for a violation's URN; the stack for a stack-level policy."""
     if urn is None:
         return "pulumi:pulumi:Stack", "(stack)"
@@ -249,6 +251,21 @@ def _resource_label(snapshot: Snapshot | None, urn: str | None) -> tuple[str, st
             pass
     parts = urn.split("::")
     return (parts[2].rsplit("$", 1)[-1], parts[3]) if len(parts) >= 4 else ("", urn)
+
+
+def source_of(snapshot: Snapshot | None, urn: str | None) -> SourceLocation | None:
+    """The program line that registered the violation's resource (or its nearest ancestor that
+    has one: a default provider has none); None for a stack-wide violation."""
+    if snapshot is None or urn is None:
+        return None
+    try:
+        resource = snapshot.by_urn(urn)
+    except LookupError:
+        return None
+    for candidate in (resource, *snapshot.ancestors(resource)):
+        if candidate.source is not None:
+            return candidate.source
+    return None
 
 
 def violations_by_resource(result: PreviewResult) -> list[tuple[str | None, list[Violation]]]:
@@ -309,7 +326,7 @@ def deploy_order(snapshot: Snapshot) -> dict[str, list[Resource]]:
     """Per ECS service: the deploy-time steps (DEPLOY_STEPS) the dependency graph runs first."""
     steps = snapshot.of_type(*DEPLOY_STEPS)
     order: dict[str, list[Resource]] = {}
-    for service in snapshot.of_type(SERVICE):
+    for service in sorted(snapshot.of_type(SERVICE), key=lambda service: service.name):
         before = snapshot.upstream(service)
         order[service.name] = sorted((step for step in steps if step.urn in before),
                                      key=lambda step: (DEPLOY_STEPS.index(step.type), step.name))
@@ -367,7 +384,7 @@ def _text_policies(result: PreviewResult) -> list[str]:
         head += f": {_level_counts(outcome.violations)} {noun}"
     lines = ["Policies:", head]
     for urn, violations in violations_by_resource(result):
-        type_, name = _resource_label(result.snapshot, urn)
+        type_, name = resource_label(result.snapshot, urn)
         lines.append(f"        {display_type(type_)}  {name}")
         for violation in violations:
             lines.append(f"          - [{violation.level}]  {violation.policy}")
@@ -459,7 +476,9 @@ def to_document(result: PreviewResult) -> dict[str, Any]:
     document["policies"] = None if outcome is None else {
         "pack": outcome.pack, "version": outcome.version, "location": outcome.location,
         "violations": [{"policy": v.policy, "level": v.level, "message": v.message, "urn": v.urn,
-                        "pack": v.pack, "packVersion": v.pack_version} for v in outcome.violations],
+                        "pack": v.pack, "packVersion": v.pack_version,
+                        "source": _source_document(source_of(snapshot, v.urn))}
+                       for v in outcome.violations],
         "passed": [p.name for p in outcome.passed],
         "policies": [{"name": p.name, "level": p.level, "description": p.description}
                      for p in outcome.policies],
@@ -469,6 +488,10 @@ def to_document(result: PreviewResult) -> dict[str, Any]:
     document["manualSteps"] = [{"phase": s.phase.value, "heading": s.heading, "action": s.action}
                                for s in result.manual_steps]
     return document
+
+
+def _source_document(source: SourceLocation | None) -> dict[str, Any] | None:
+    return None if source is None else {"path": source.path, "line": source.line}
 
 
 def render_json(result: PreviewResult) -> str:
@@ -481,7 +504,9 @@ def render_json(result: PreviewResult) -> str:
 MARKDOWN_LIMIT = 60_000  # GitHub refuses comments over 65,536 characters
 
 
-def render_markdown(result: PreviewResult) -> str:
+def render_markdown(result: PreviewResult, *, source_url: str | None = None) -> str:
+    """The comment body; `source_url` (e.g. `https://github.com/o/r/blob/<sha>/`) links each
+    violation to the line of the program that registered its resource."""
     outcome = result.policies
     if result.error is not None:
         status = "❌ the preview failed"
@@ -499,7 +524,7 @@ def render_markdown(result: PreviewResult) -> str:
              *(f"> - {caveat}" for caveat in CAVEATS), ""]
     if result.error is not None:
         parts += ["```text", f"error: {result.error}", "```", ""]
-    parts += _markdown_violations(result)
+    parts += _markdown_violations(result, source_url)
     if result.snapshot is not None and result.snapshot.warnings:
         parts += ["#### Warnings", "", *(f"- {_cell(w)}" for w in result.snapshot.warnings), ""]
     parts += _markdown_summary(result)
@@ -521,18 +546,27 @@ def _cell(text: str) -> str:
     return text.strip().replace("|", "\\|").replace("\r", "").replace("\n", "<br>")
 
 
-def _markdown_violations(result: PreviewResult) -> list[str]:
+def _markdown_source(source: SourceLocation | None, source_url: str | None) -> str:
+    if source is None:
+        return ""
+    if source_url is None:
+        return f"`{source}`"
+    return f"[`{source}`]({source_url.rstrip('/')}/{source.path}#L{source.line})"
+
+
+def _markdown_violations(result: PreviewResult, source_url: str | None = None) -> list[str]:
     outcome = result.policies
     if outcome is None or not outcome.violations:
         return []
     lines = [f"#### Policy violations ({outcome.pack}@v{outcome.version})", "",
-             "| Level | Policy | Resource | Message |", "|---|---|---|---|"]
+             "| Level | Policy | Resource | Source | Message |", "|---|---|---|---|---|"]
     for urn, violations in violations_by_resource(result):
-        type_, name = _resource_label(result.snapshot, urn)
+        type_, name = resource_label(result.snapshot, urn)
+        where = _markdown_source(source_of(result.snapshot, urn), source_url)
         for violation in violations:
             level = f"**{violation.level}**" if violation.level in BLOCKING_LEVELS else violation.level
             lines.append(f"| {level} | `{violation.policy}` | `{name}` ({display_type(type_)}) | "
-                         f"{_cell(violation.detail)} |")
+                         f"{where} | {_cell(violation.detail)} |")
     lines.append("")
     return lines
 

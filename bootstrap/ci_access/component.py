@@ -8,7 +8,9 @@
   permissions derived from what that stack manages (permissions.py);
 - optionally, GitHub registered as an OIDC issuer of the Pulumi Cloud organization, allowing the
   same job subjects, and nothing else, to exchange their token for a short-lived organization
-  token (`pulumi/auth-actions`), which replaces a long-lived PULUMI_ACCESS_TOKEN secret.
+  token (`pulumi/auth-actions`), which replaces a long-lived PULUMI_ACCESS_TOKEN secret; and the
+  `policy-pack` environment of the release workflow, for an admin organization token (publishing a
+  policy pack is an organization administrator's action).
   https://www.pulumi.com/docs/administration/access-identity/oidc-issuers/github/
 
 Every policy document is built from literals (the provider's ARN is composed, not read from the
@@ -111,7 +113,12 @@ class GitHubAccess(pulumi.ComponentResource):
                     token_type=pulumiservice.AuthPolicyTokenType.ORGANIZATION,
                     authorized_permissions=[pulumiservice.AuthPolicyPermissionLevel.STANDARD],
                     rules={"aud": f"urn:pulumi:org:{args.pulumi_organization}", "sub": subject})
-                    for subject in sorted(subjects)],
+                    for subject in sorted(subjects)] + [pulumiservice.AuthPolicyDefinitionArgs(
+                    decision=pulumiservice.AuthPolicyDecision.ALLOW,
+                    token_type=pulumiservice.AuthPolicyTokenType.ORGANIZATION,
+                    authorized_permissions=[pulumiservice.AuthPolicyPermissionLevel.ADMIN],
+                    rules={"aud": f"urn:pulumi:org:{args.pulumi_organization}",
+                           "sub": github.subject(args.repository, github.RELEASE_ENVIRONMENT)})],
                 opts=child)
 
         self.provider_arn = pulumi.Output.from_input(provider_arn)

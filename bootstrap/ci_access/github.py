@@ -8,7 +8,9 @@ here that assumes a role names an environment, so the trust is by environment:
 - `<stack>` (deploy): the deploy role of that stack; the `prod` environment carries the required
   reviewers, so prod's credentials exist only after a person approved;
 - `<stack>-preview` (no reviewers): the read-only preview role; pull requests and the deploy
-  workflow's pre-approval preview run there.
+  workflow's pre-approval preview run there;
+- `policy-pack` (Pulumi Cloud only, no AWS role): the release workflow publishes the policy pack
+  from there with an organization token.
 
 Fork pull requests never reach either: GitHub gives a fork's `pull_request` run no OIDC token.
 https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/about-security-hardening-with-openid-connect
@@ -25,6 +27,8 @@ ISSUER_URL = f"https://{ISSUER_HOST}"
 AWS_AUDIENCE = "sts.amazonaws.com"  # what aws-actions/configure-aws-credentials asks GitHub for
 REPOSITORY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")
 PREVIEW_SUFFIX = "-preview"
+RELEASE_ENVIRONMENT = "policy-pack"
+"""The environment of .github/workflows/release-policy-pack.yml's publish job."""
 
 
 def deploy_environment(stack: str) -> str:

@@ -17,6 +17,7 @@ from . import (
     cloudformation,
     eks,
     encryption,
+    entry_points,
     exposure,
     iam,
     operations,
@@ -29,6 +30,7 @@ PACK_NAME = "ecommerce-guardrails"
 
 POLICIES: list[Policy] = [
     *eks.POLICIES, *availability.POLICIES, *payments.POLICIES, *cardholder_data.POLICIES,
-    *encryption.POLICIES, *exposure.POLICIES, *secrets.POLICIES, *iam.POLICIES, *resilience.POLICIES,
-    *cloudformation.POLICIES, *architecture.POLICIES, *operations.POLICIES, *budget.POLICIES,
+    *encryption.POLICIES, *exposure.POLICIES, *entry_points.POLICIES, *secrets.POLICIES,
+    *iam.POLICIES, *resilience.POLICIES, *cloudformation.POLICIES, *architecture.POLICIES,
+    *operations.POLICIES, *budget.POLICIES,
 ]

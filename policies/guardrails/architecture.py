@@ -51,7 +51,7 @@ dynamodb_catalog_disallow = resource_policy(
                                            ["product", "catalog", "inventory", "sku"]),
             "workloadTagKeys": string_list("Tags whose values name the workload.",
                                            ["workload", "service", "component"])},
-    tags=TAGS)
+    tags=TAGS, antipattern="the relational product catalog in single-table DynamoDB")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -124,7 +124,8 @@ multi_region_require_trigger = stack_policy(
                            "description": "Where CloudFront's certificates and web ACLs live."},
             "edgeServices": string_list("Services whose resources in edgeRegion serve CloudFront.",
                                         ["acm", "wafv2"])},
-    tags=TAGS)
+    tags=TAGS, antipattern="going multi-Region on day one for a six-engineer team",
+    covers=("(every regional resource)",))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -189,7 +190,9 @@ observability_require_apm_at_scale = stack_policy(
             "apmMarkers": string_list("Layer ARN or sidecar image fragments of APM agents.",
                                       ["datadog", "newrelic", "dynatrace", "honeycomb", "lumigo",
                                        "elastic-apm", "opentelemetry-collector"])},
-    tags=TAGS)
+    tags=TAGS, antipattern="staying on AWS-native observability past ~20 services",
+    covers=("aws:ecs/service:Service", "aws:lambda/function:Function",
+            "aws:ecs/taskDefinition:TaskDefinition"))
 
 
 POLICIES = [dynamodb_catalog_disallow, multi_region_require_trigger, observability_require_apm_at_scale]

@@ -45,6 +45,16 @@ TAGS = ["case-study", "availability"]
 
 
 def _check_rds_instance(resource: Res, config: Mapping[str, Any], report: Report) -> None:
+    """An RDS DB instance keeps a synchronous standby in a second Availability Zone.
+
+    Covers: aws:rds/instance:Instance. A read replica (replicate_source_db) is exempt: it scales
+    reads, its source carries the Multi-AZ standby. Aurora instances are aws:rds/clusterInstance
+    (`database-cluster-require-multi-az`).
+
+    Well-built programs: production RDS instances set multi_az=True, as the RDS guides do.
+    """
+    if resource.props.get("replicateSourceDb") is not None:
+        return
     multi_az = resource.props.get("multiAz")
     if is_unknown(multi_az):
         report(preview_unknown(resource, "multiAz", "set multi_az=True as a literal"))
@@ -59,7 +69,8 @@ rds_instance_require_multi_az = resource_policy(
     name="rds-instance-require-multi-az",
     description="RDS DB instances must be Multi-AZ.",
     level=MANDATORY, severity=Severity.HIGH, types=[RDS_INSTANCE], check=_check_rds_instance,
-    remediation="Set multi_az=True on the aws.rds.Instance.", tags=TAGS)
+    remediation="Set multi_az=True on the aws.rds.Instance.", tags=TAGS,
+    antipattern="a single Availability Zone to keep the monthly bill lowest")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -73,6 +84,16 @@ def _is_multi_az_db_cluster(cluster: Res) -> bool:
 
 
 def _check_clusters(graph: StackGraph, config: Mapping[str, Any], report: Report) -> None:
+    """Aurora, DocumentDB and Neptune clusters have an instance to fail over to in another AZ.
+
+    Covers: aws:rds/cluster:Cluster, aws:rds/clusterInstance:ClusterInstance,
+    aws:docdb/cluster:Cluster, aws:docdb/clusterInstance:ClusterInstance,
+    aws:neptune/cluster:Cluster, aws:neptune/clusterInstance:ClusterInstance. A non-Aurora RDS
+    Multi-AZ DB cluster (db_cluster_instance_class) is three AZs by design and passes.
+
+    Well-built programs: a production cluster has a writer and a reader; AWS spreads unpinned
+    instances, and pinned ones name two AZs.
+    """
     minimum = int(number(config["minInstances"]) or 2)
     for cluster in graph.of_type(*CLUSTERS):
         if _is_multi_az_db_cluster(cluster):
@@ -106,7 +127,8 @@ database_cluster_require_multi_az = stack_policy(
     remediation="Add a reader ClusterInstance of the cluster in another Availability Zone.",
     config={"minInstances": {"type": "integer", "minimum": 2, "default": 2,
                              "description": "Instances (writer + readers) a cluster needs."}},
-    tags=TAGS)
+    tags=TAGS, antipattern="a single Availability Zone to keep the monthly bill lowest",
+    covers=(*(t for pair in CLUSTERS.items() for t in pair),))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -140,6 +162,15 @@ def _check_replication_group(resource: Res, report: Report) -> None:
 
 
 def _check_caches(resource: Res, config: Mapping[str, Any], report: Report) -> None:
+    """A cache keeps a replica in another AZ with automatic failover.
+
+    Covers: aws:elasticache/replicationGroup:ReplicationGroup, aws:elasticache/cluster:Cluster
+    (standalone Redis/Valkey is one node; Memcached needs nodes across AZs),
+    aws:memorydb/cluster:Cluster. ElastiCache Serverless is Multi-AZ by design and not covered.
+
+    Well-built programs: a replication group with num_cache_clusters >= 2, multi_az_enabled and
+    automatic_failover_enabled, as the ElastiCache guides set up production caches.
+    """
     props = resource.props
     if resource.type == REPLICATION_GROUP:
         _check_replication_group(resource, report)
@@ -173,13 +204,20 @@ cache_require_multi_az = resource_policy(
     level=MANDATORY, severity=Severity.HIGH,
     types=[REPLICATION_GROUP, CACHE_CLUSTER, MEMORYDB_CLUSTER], check=_check_caches,
     remediation="Use a ReplicationGroup with num_cache_clusters >= 2, multi_az_enabled=True and "
-                "automatic_failover_enabled=True.", tags=TAGS)
+                "automatic_failover_enabled=True.", tags=TAGS,
+    antipattern="a single Availability Zone to keep the monthly bill lowest")
 
 
 # ----------------------------------------------------------------------------------------------
 
 
 def _check_search(resource: Res, config: Mapping[str, Any], report: Report) -> None:
+    """A search domain survives an AZ outage: zone awareness and two data nodes at least.
+
+    Covers: aws:opensearch/domain:Domain, aws:elasticsearch/domain:Domain.
+
+    Well-built programs: production domains are zone-aware with an even number of data nodes.
+    """
     cluster = resource.first("clusterConfig")
     if is_unknown(cluster):
         report(preview_unknown(resource, "cluster_config", "set cluster_config as literals"))
@@ -210,13 +248,21 @@ opensearch_domain_require_zone_awareness = resource_policy(
     remediation="Set cluster_config.zone_awareness_enabled=True and instance_count >= 2.",
     config={"minDataNodes": {"type": "integer", "minimum": 2, "default": 2,
                              "description": "Data nodes a domain needs."}},
-    tags=TAGS)
+    tags=TAGS, antipattern="a single Availability Zone to keep the monthly bill lowest")
 
 
 # ----------------------------------------------------------------------------------------------
 
 
 def _check_subnet_groups(graph: StackGraph, config: Mapping[str, Any], report: Report) -> None:
+    """Database and cache subnet groups span two AZs (where the stack says which AZs).
+
+    Covers: aws:rds/subnetGroup:SubnetGroup, aws:elasticache/subnetGroup:SubnetGroup,
+    aws:docdb/subnetGroup:SubnetGroup, aws:neptune/subnetGroup:SubnetGroup,
+    aws:memorydb/subnetGroup:SubnetGroup, with aws:ec2/subnet:Subnet.
+
+    Well-built programs: they list subnets of two or more AZs (RDS refuses fewer).
+    """
     subnets_by_id = {i: s for s in graph.of_type(SUBNET) for i in s.identifiers()}
     for group in graph.of_type(*SUBNET_GROUPS):
         ids = group.props.get("subnetIds")
@@ -240,7 +286,8 @@ db_subnet_group_require_multi_az = stack_policy(
     name="db-subnet-group-require-multi-az",
     description="Database and cache subnet groups must span at least two Availability Zones.",
     level=MANDATORY, severity=Severity.MEDIUM, check=_check_subnet_groups,
-    remediation="Give the subnet group subnets in two or more Availability Zones.", tags=TAGS)
+    remediation="Give the subnet group subnets in two or more Availability Zones.", tags=TAGS,
+    antipattern="a single Availability Zone to keep the monthly bill lowest", covers=(*SUBNET_GROUPS, SUBNET))
 
 
 POLICIES = [rds_instance_require_multi_az, database_cluster_require_multi_az, cache_require_multi_az,

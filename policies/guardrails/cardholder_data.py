@@ -95,6 +95,15 @@ def _values(value: Any) -> Iterator[str]:
 
 
 def _check(resource: Res, config: Mapping[str, Any], report: Report) -> None:
+    """No resource declares or holds raw card data.
+
+    Covers: every resource type: declared names (table attributes and keys, Glue and Athena columns,
+    environment and container variables, parameter and secret names), every string value (a
+    Luhn-valid card number with a card network's prefix) and the data-classification tag.
+
+    Well-built programs: they store the payment provider's token or intent id (`card_last4`,
+    `card_brand` and `payment_intent_id` pass) and never a number, CVV or track data.
+    """
     forbidden = {re.sub(r"[^a-z0-9]", "", n.lower()) for n in config["cardDataNames"]}
     names = list(_names(resource.props))
     if resource.type in _NAMED_TYPES and isinstance(resource.props.get("name"), str):
@@ -131,6 +140,8 @@ cardholder_data_disallow = resource_policy(
         "classificationTagKeys": string_list("Tag keys that classify data.", ["data-classification"]),
         "cardholderClassifications": string_list("Classification values meaning cardholder data.",
                                                  CLASSIFICATIONS)},
-    framework=pci("3.2.1, 3.3.1"), tags=["case-study", "pci-dss"])
+    framework=pci("3.2.1, 3.3.1"), tags=["case-study", "pci-dss"],
+    antipattern="touching raw card data (PCI scope is minimised by never doing so)",
+    covers=("(every resource: names, values, tags)",))
 
 POLICIES = [cardholder_data_disallow]

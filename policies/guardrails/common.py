@@ -329,6 +329,7 @@ class StackGraph:
             self._by_type.setdefault(type_, []).append((position, urn))
         self._position = {urn: position for position, (urn, _) in enumerate(self._order)}
         self._referrer_index: dict[tuple[tuple[str, ...], tuple[str, ...]], dict[str, list[Res]]] = {}
+        self._identifier_index: dict[str, dict[str, list[Res]]] = {}
 
     @classmethod
     def from_args(cls, args: StackValidationArgs) -> StackGraph:
@@ -402,6 +403,16 @@ class StackGraph:
                 index.setdefault(name, []).append(resource)
         return index
 
+    def by_identifier(self, identifier: str, type_: str) -> list[Res]:
+        """Resources of `type_` that `identifier` (an ARN, id or name) names."""
+        index = self._identifier_index.get(type_)
+        if index is None:
+            index = self._identifier_index[type_] = {}
+            for resource in self.of_type(type_):
+                for ident in resource.identifiers():
+                    index.setdefault(ident, []).append(resource)
+        return list(index.get(identifier, ()))
+
     def children(self, parent: Res) -> list[Res]:
         return [r for r in self.resources if r.parent == parent.urn]
 
@@ -435,6 +446,26 @@ ResourceCheck = Callable[[Res, Mapping[str, Any], Report], None]
 StackCheck = Callable[[StackGraph, Mapping[str, Any], Report], None]
 
 
+@dataclass(frozen=True)
+class Reference:
+    """What the reference (docs/policies.md) says of a policy beyond the Analyzer protocol.
+
+    `covers`: the resource types (pulumi-aws aliases included) through which the policy's mistake
+    can be made, all of which it inspects; the check's docstring lists them, with, for a mandatory
+    policy, a "Well-built programs" line saying why a correct program cannot trip it.
+    `antipattern`: the case study's anti-pattern the policy stops ("" when it is a PCI or
+    operability rule only).
+    """
+
+    covers: tuple[str, ...]
+    antipattern: str
+    check: Callable[..., None]
+
+
+REFERENCE: dict[str, Reference] = {}
+"""Policy name -> its reference entry, filled by `resource_policy` and `stack_policy`."""
+
+
 def pci(requirement: str) -> PolicyComplianceFramework:
     return PolicyComplianceFramework(name="PCI DSS", version="4.0", reference=requirement)
 
@@ -451,11 +482,18 @@ def resource_policy(*, name: str, description: str, level: EnforcementLevel, sev
                     remediation: str, check: ResourceCheck, types: Iterable[str] | None = None,
                     prefixes: Iterable[str] = (), config: Mapping[str, Mapping[str, Any]] | None = None,
                     framework: PolicyComplianceFramework | None = None,
-                    tags: Sequence[str] = ()) -> ResourceValidationPolicy:
-    """A resource policy whose `check(resource, config, report)` sees plain values only."""
+                    tags: Sequence[str] = (), covers: Iterable[str] | None = None,
+                    antipattern: str = "") -> ResourceValidationPolicy:
+    """A resource policy whose `check(resource, config, report)` sees plain values only.
+
+    `covers` defaults to `types` and `prefixes` (see `Reference`).
+    """
     wanted = frozenset(types or ())
     wanted_prefixes = tuple(prefixes)
     defaults = _defaults(config)
+    REFERENCE[name] = Reference(
+        tuple(covers) if covers is not None else (*dict.fromkeys(types or ()), *wanted_prefixes),
+        antipattern, check)
 
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         if (wanted or wanted_prefixes) and args.resource_type not in wanted \
@@ -474,9 +512,11 @@ def stack_policy(*, name: str, description: str, level: EnforcementLevel, severi
                  remediation: str, check: StackCheck,
                  config: Mapping[str, Mapping[str, Any]] | None = None,
                  framework: PolicyComplianceFramework | None = None,
-                 tags: Sequence[str] = ()) -> StackValidationPolicy:
+                 tags: Sequence[str] = (), covers: Iterable[str] = (),
+                 antipattern: str = "") -> StackValidationPolicy:
     """A stack policy whose `check(graph, config, report)` reports `(message, urn)`."""
     defaults = _defaults(config)
+    REFERENCE[name] = Reference(tuple(covers), antipattern, check)
 
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         settings = {**defaults, **plain(args.get_config() or {})}

@@ -14,6 +14,14 @@ KUBERNETES_PREFIXES = ("aws:eks/", "eks:", "kubernetes:", "pulumi:providers:kube
 
 
 def _check_eks(resource: Res, config: Mapping[str, Any], report: Report) -> None:
+    """No Kubernetes: EKS, pulumi-eks or any Kubernetes provider or resource.
+
+    Covers: aws:eks/ (every EKS type), eks: (pulumi-eks components), kubernetes: (every Kubernetes
+    resource), pulumi:providers:kubernetes, pulumi:providers:eks.
+
+    Well-built programs: for this team they run containers on ECS Fargate; an approved exception is
+    named in allowedResources.
+    """
     if resource.name in config["allowedResources"] or resource.urn in config["allowedResources"]:
         return
     report(message(
@@ -33,6 +41,7 @@ eks_disallow = resource_policy(
                 "is approved, add the resource's logical name to allowedResources.",
     config={"allowedResources": string_list(
         "Logical names (or URNs) of approved Kubernetes/EKS resources.", [])},
-    tags=["case-study", "operational-simplicity"])
+    tags=["case-study", "operational-simplicity"],
+    antipattern="adopting EKS for 'Kubernetes-native' credibility")
 
 POLICIES = [eks_disallow]

@@ -7,6 +7,7 @@ checkout path crosses CloudFront, the ALB, the cache and the database.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from pulumi_policy import Severity
 
 from .common import (
+    ADVISORY,
     MANDATORY,
     Report,
     Res,
@@ -33,26 +35,36 @@ from .common import (
 TAGS = ["pci-dss", "encryption"]
 
 # ----------------------------------------------------------------------------------------------
-# At rest
+# At rest, at all (mandatory): only the stores that AWS really lets a program leave unencrypted
 
-# type -> (the boolean that turns encryption on (None: always encrypted), the key property)
-AT_REST: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...]]] = {
-    "aws:rds/cluster:Cluster": (("storageEncrypted",), ("kmsKeyId",)),
-    "aws:rds/instance:Instance": (("storageEncrypted",), ("kmsKeyId",)),
-    "aws:docdb/cluster:Cluster": (("storageEncrypted",), ("kmsKeyId",)),
-    "aws:neptune/cluster:Cluster": (("storageEncrypted",), ("kmsKeyArn",)),
-    "aws:elasticache/replicationGroup:ReplicationGroup": (("atRestEncryptionEnabled",), ("kmsKeyId",)),
-    "aws:opensearch/domain:Domain": (("encryptAtRest", "enabled"), ("encryptAtRest", "kmsKeyId")),
-    "aws:elasticsearch/domain:Domain": (("encryptAtRest", "enabled"), ("encryptAtRest", "kmsKeyId")),
-    "aws:efs/fileSystem:FileSystem": (("encrypted",), ("kmsKeyId",)),
-    "aws:dynamodb/table:Table": (None, ("serverSideEncryption", "kmsKeyArn")),
-    "aws:sns/topic:Topic": (("kmsMasterKeyId",), ("kmsMasterKeyId",)),
-    "aws:cloudwatch/logGroup:LogGroup": (("kmsKeyId",), ("kmsKeyId",)),
-    "aws:kinesis/stream:Stream": (("encryptionType",), ("kmsKeyId",)),
-    "aws:sqs/queue:Queue": (("sqsManagedSseEnabled",), ("kmsMasterKeyId",)),
+RDS_CLUSTER = "aws:rds/cluster:Cluster"
+RDS_INSTANCE = "aws:rds/instance:Instance"
+REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+QUEUE = "aws:sqs/queue:Queue"
+EBS_VOLUME = "aws:ebs/volume:Volume"
+EBS_DEFAULT = "aws:ebs/encryptionByDefault:EncryptionByDefault"
+# type -> (the switch that turns encryption on, the key property that also turns it on, the fix)
+CAN_BE_UNENCRYPTED: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
+    RDS_CLUSTER: (("storageEncrypted",), ("kmsKeyId",), "set storage_encrypted=True"),
+    RDS_INSTANCE: (("storageEncrypted",), ("kmsKeyId",), "set storage_encrypted=True"),
+    "aws:docdb/cluster:Cluster": (("storageEncrypted",), ("kmsKeyId",), "set storage_encrypted=True"),
+    "aws:neptune/cluster:Cluster": (("storageEncrypted",), ("kmsKeyArn",), "set storage_encrypted=True"),
+    REPLICATION_GROUP: (("atRestEncryptionEnabled",), ("kmsKeyId",),
+                        "set at_rest_encryption_enabled=True (it is the default for Valkey only)"),
+    "aws:opensearch/domain:Domain": (("encryptAtRest", "enabled"), ("encryptAtRest", "kmsKeyId"),
+                                     "set encrypt_at_rest.enabled=True"),
+    "aws:elasticsearch/domain:Domain": (("encryptAtRest", "enabled"), ("encryptAtRest", "kmsKeyId"),
+                                        "set encrypt_at_rest.enabled=True"),
+    "aws:efs/fileSystem:FileSystem": (("encrypted",), ("kmsKeyId",), "set encrypted=True"),
+    "aws:kinesis/stream:Stream": (("encryptionType",), ("kmsKeyId",),
+                                  "set encryption_type='KMS' and kms_key_id (alias/aws/kinesis or yours)"),
+    QUEUE: (("sqsManagedSseEnabled",), ("kmsMasterKeyId",),
+            "leave sqs_managed_sse_enabled unset or True, or set kms_master_key_id"),
+    EBS_VOLUME: (("encrypted",), ("kmsKeyId",),
+                 "set encrypted=True, or turn on aws.ebs.EncryptionByDefault for the Region"),
+    "aws:dax/cluster:Cluster": (("serverSideEncryption", "enabled"), (),
+                                "set server_side_encryption.enabled=True"),
 }
-S3_SSE = ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-          "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2")
 
 
 def _get(resource: Res, path: tuple[str, ...]) -> Any:
@@ -68,92 +80,176 @@ def _get(resource: Res, path: tuple[str, ...]) -> Any:
     return value
 
 
-def _encryption_on(resource: Res, switch: tuple[str, ...]) -> Any:
-    """True, False or UNKNOWN: is the store encrypted at rest?"""
+def _given(value: Any) -> bool:
+    """A key (known or computed) is set."""
+    return is_unknown(value) or (isinstance(value, str) and bool(value))
+
+
+def encrypted_at_rest(resource: Res) -> Any:
+    """True, False or UNKNOWN: will AWS store this resource's data encrypted?
+
+    A missing switch means the service's default: encrypted for an SQS queue (SSE-SQS, the default
+    for new queues since 2022) and a Valkey replication group; unencrypted for the others.
+    """
+    switch, key_path, _ = CAN_BE_UNENCRYPTED[resource.type]
+    if key_path and _given(_get(resource, key_path)):
+        return True  # a KMS key is named: encryption is on (its ARN may be computed)
     value = _get(resource, switch)
-    if resource.type == "aws:sqs/queue:Queue":
-        key = resource.props.get("kmsMasterKeyId")
-        if key is not None and (is_unknown(key) or key):
-            return True
-    if switch[-1] in ("kmsMasterKeyId", "kmsKeyId"):  # a key (known or computed) turns it on
-        return is_unknown(value) or (isinstance(value, str) and bool(value))
+    if value is None:
+        value = _default_encryption(resource)
     if is_unknown(value):
         return value
-    if switch[-1] == "encryptionType":
-        return value == "KMS"
-    return is_true(value)
+    return value == "KMS" if switch[-1] == "encryptionType" else is_true(value)
 
 
-def _check_at_rest(resource: Res, config: Mapping[str, Any], report: Report) -> None:
-    if resource.type in S3_SSE:
-        _check_s3_sse(resource, config, report)
-        return
-    switch, key_path = AT_REST[resource.type]
-    if resource.type == "aws:cloudwatch/logGroup:LogGroup":
-        name = resource.props.get("name") or resource.props.get("namePrefix") or resource.name
-        if isinstance(name, str) and name.startswith(tuple(config["exemptLogGroupPrefixes"])):
-            return
-    if switch is not None:
-        on = _encryption_on(resource, switch)
+def _default_encryption(resource: Res) -> Any:
+    if resource.type == QUEUE:
+        return True
+    if resource.type == REPLICATION_GROUP:
+        engine = resource.props.get("engine")
+        return engine if is_unknown(engine) else engine == "valkey"
+    return False
+
+
+def _check_at_rest(graph: StackGraph, config: Mapping[str, Any], report: Report) -> None:
+    """Stores that AWS lets a program leave unencrypted are encrypted at rest.
+
+    Covers: aws:rds/cluster:Cluster, aws:rds/instance:Instance, aws:docdb/cluster:Cluster,
+    aws:neptune/cluster:Cluster, aws:elasticache/replicationGroup:ReplicationGroup,
+    aws:opensearch/domain:Domain, aws:elasticsearch/domain:Domain, aws:efs/fileSystem:FileSystem,
+    aws:kinesis/stream:Stream, aws:sqs/queue:Queue, aws:ebs/volume:Volume, aws:dax/cluster:Cluster.
+    Not covered because AWS always encrypts them at rest: DynamoDB tables, S3 objects (SSE-S3 since
+    January 2023), CloudWatch Logs, SNS (disk encryption), Secrets Manager, SSM parameters,
+    ElastiCache Serverless, MemoryDB, MSK, ECR; which key does so is `storage-require-customer-
+    managed-key`'s concern. A read replica (replicate_source_db) has its source's encryption.
+
+    Well-built programs: they set the service's encryption switch (storage_encrypted, encrypted,
+    encrypt_at_rest, at_rest_encryption_enabled, encryption_type='KMS') or a KMS key, or rely on a
+    default that encrypts (SQS, Valkey, EBS encryption by default); the policy fails only where AWS
+    would store the data in clear.
+    """
+    ebs_default = any(is_true(r.props.get("enabled", True)) for r in graph.of_type(EBS_DEFAULT))
+    for resource in graph.of_type(*CAN_BE_UNENCRYPTED):
+        if resource.type == RDS_INSTANCE and resource.props.get("replicateSourceDb") is not None:
+            continue
+        if resource.type == EBS_VOLUME and ebs_default:
+            continue
+        switch, _, fix = CAN_BE_UNENCRYPTED[resource.type]
+        on = encrypted_at_rest(resource)
+        where = ".".join(map(snake, switch))
         if is_unknown(on):
-            report(preview_unknown(resource, ".".join(map(snake, switch)), "set encryption as a literal"))
-            return
-        if not on:
-            report(message(resource, f"the data is not encrypted at rest ({'.'.join(map(snake, switch))} "
-                                     "is not set)", _AT_REST_FIX.get(resource.type, "turn encryption on")))
-            return
-    if config["requireCustomerManagedKey"]:
-        key = _get(resource, key_path)
-        if key is None or key == "" or (isinstance(key, str) and key.startswith("alias/aws/")):
-            where = ".".join(map(snake, key_path))
-            report(message(resource, f"encrypted with an AWS-owned or AWS-managed key ({where} is not "
-                                     "set), so key use is not controlled or audited by us",
-                           f"set {where} to a customer-managed KMS key"))
+            report(preview_unknown(resource, where, "set the encryption switch literally"), resource.urn)
+        elif not on:
+            report(message(resource, f"AWS will store its data unencrypted at rest ({where} is off)",
+                           fix), resource.urn)
 
 
-_AT_REST_FIX = {
-    "aws:rds/cluster:Cluster": "set storage_encrypted=True (with kms_key_id for a customer-managed key)",
-    "aws:rds/instance:Instance": "set storage_encrypted=True",
-    "aws:docdb/cluster:Cluster": "set storage_encrypted=True",
-    "aws:neptune/cluster:Cluster": "set storage_encrypted=True",
-    "aws:elasticache/replicationGroup:ReplicationGroup": "set at_rest_encryption_enabled=True",
-    "aws:opensearch/domain:Domain": "set encrypt_at_rest.enabled=True",
-    "aws:elasticsearch/domain:Domain": "set encrypt_at_rest.enabled=True",
-    "aws:efs/fileSystem:FileSystem": "set encrypted=True",
-    "aws:sns/topic:Topic": "set kms_master_key_id to a KMS key (alias/aws/sns or a customer key)",
-    "aws:cloudwatch/logGroup:LogGroup": "set kms_key_id to a customer-managed KMS key that CloudWatch "
-                                        "Logs may use",
-    "aws:kinesis/stream:Stream": "set encryption_type='KMS' and kms_key_id",
-    "aws:sqs/queue:Queue": "set sqs_managed_sse_enabled=True or kms_master_key_id",
+storage_require_encryption_at_rest = stack_policy(
+    name="storage-require-encryption-at-rest",
+    description="Stores that AWS lets a program leave unencrypted (RDS, Aurora, DocumentDB, Neptune, "
+                "ElastiCache, OpenSearch, EFS, Kinesis, SQS, EBS, DAX) must be encrypted at rest.",
+    level=MANDATORY, severity=Severity.HIGH, check=_check_at_rest,
+    remediation="Turn on the service's encryption at rest (storage_encrypted, encrypted, "
+                "encrypt_at_rest, at_rest_encryption_enabled, encryption_type='KMS').",
+    framework=pci("3.5.1"), tags=TAGS, covers=CAN_BE_UNENCRYPTED)
+
+
+# ----------------------------------------------------------------------------------------------
+# At rest, with a customer-managed key (advisory by default; scoped by config to customer data)
+
+S3_BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+S3_SSE = ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+          "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2")
+# type -> the property naming its KMS key (absent, or an `alias/aws/...` key: AWS owns or manages it)
+KEY_OF: dict[str, tuple[str, ...]] = {
+    **{t: key for t, (_, key, _) in CAN_BE_UNENCRYPTED.items() if key},
+    "aws:dynamodb/table:Table": ("serverSideEncryption", "kmsKeyArn"),
+    "aws:cloudwatch/logGroup:LogGroup": ("kmsKeyId",),
+    "aws:sns/topic:Topic": ("kmsMasterKeyId",),
+    "aws:secretsmanager/secret:Secret": ("kmsKeyId",),
+    "aws:ssm/parameter:Parameter": ("keyId",),
+    "aws:memorydb/cluster:Cluster": ("kmsKeyArn",),
+    "aws:elasticache/serverlessCache:ServerlessCache": ("kmsKeyId",),
+    "aws:msk/cluster:Cluster": ("encryptionInfo", "encryptionAtRestKmsKeyArn"),
+    "aws:ecr/repository:Repository": ("encryptionConfigurations", "kmsKey"),
+    **dict.fromkeys(S3_BUCKETS, ("serverSideEncryptionConfiguration", "rule",
+                                 "applyServerSideEncryptionByDefault", "kmsMasterKeyId")),
 }
 
 
-def _check_s3_sse(resource: Res, config: Mapping[str, Any], report: Report) -> None:
-    if not config["requireCustomerManagedKey"]:
-        return  # every S3 object is encrypted (SSE-S3 at least) since January 2023
-    for rule in as_list(resource.props.get("rules")):
-        default = rule.get("applyServerSideEncryptionByDefault") if isinstance(rule, Mapping) else None
-        default = default[0] if isinstance(default, list) and default else default
-        algorithm = default.get("sseAlgorithm") if isinstance(default, Mapping) else None
-        if isinstance(algorithm, str) and not algorithm.startswith("aws:kms"):
-            report(message(resource, f"the bucket encrypts with {algorithm}, not a KMS key",
-                           "use sse_algorithm='aws:kms' with kms_master_key_id"))
+def _in_scope(resource: Res, config: Mapping[str, Any]) -> bool:
+    if config["scope"] == "all":
+        return True
+    patterns = config["customerDataResources"]
+    if any(fnmatch.fnmatchcase(name, pattern) for name in resource.names() for pattern in patterns):
+        return True
+    value = resource.tags.get(config["customerDataTagKey"])
+    classes = {c.lower() for c in config["customerDataClassifications"]}
+    return isinstance(value, str) and value.lower() in classes
 
 
-storage_require_encryption_at_rest = resource_policy(
-    name="storage-require-encryption-at-rest",
-    description="Databases, caches, search domains, tables, queues, topics, file systems, streams "
-                "and log groups must be encrypted at rest.",
-    level=MANDATORY, severity=Severity.HIGH, types=[*AT_REST, *S3_SSE], check=_check_at_rest,
-    remediation="Turn on the service's encryption at rest (storage_encrypted, "
-                "at_rest_encryption_enabled, encrypt_at_rest, kms_master_key_id, kms_key_id).",
-    config={"requireCustomerManagedKey": {
-                "type": "boolean", "default": False,
-                "description": "Also require a customer-managed KMS key (not AWS-owned/managed)."},
-            "exemptLogGroupPrefixes": string_list(
-                "Log group names starting with one of these hold no app data (e.g. /aws/vendedlogs/).",
-                [])},
-    framework=pci("3.5.1"), tags=TAGS)
+def _customer_key(value: Any) -> bool:
+    return _given(value) and not (isinstance(value, str) and value.startswith("alias/aws/"))
+
+
+def _check_customer_key(graph: StackGraph, config: Mapping[str, Any], report: Report) -> None:
+    """Stores holding customer data are encrypted with a customer-managed KMS key (key policy,
+    rotation, CloudTrail record of every use, crypto-shredding by disabling the key). By default
+    only the stores the config says hold customer data (a name pattern or a data-classification
+    tag) are checked; scope 'all' checks every store.
+
+    Covers: aws:rds/cluster:Cluster, aws:rds/instance:Instance, aws:docdb/cluster:Cluster,
+    aws:neptune/cluster:Cluster, aws:elasticache/replicationGroup:ReplicationGroup,
+    aws:elasticache/serverlessCache:ServerlessCache, aws:memorydb/cluster:Cluster,
+    aws:opensearch/domain:Domain, aws:elasticsearch/domain:Domain, aws:efs/fileSystem:FileSystem,
+    aws:kinesis/stream:Stream, aws:sqs/queue:Queue, aws:ebs/volume:Volume, aws:dynamodb/table:Table,
+    aws:cloudwatch/logGroup:LogGroup, aws:sns/topic:Topic, aws:secretsmanager/secret:Secret,
+    aws:ssm/parameter:Parameter, aws:msk/cluster:Cluster, aws:ecr/repository:Repository,
+    aws:s3/bucket:Bucket, aws:s3/bucketV2:BucketV2 (with its server-side encryption configuration,
+    aws:s3/bucketServerSideEncryptionConfiguration and ...V2).
+    """
+    sse: dict[str, Any] = {}
+    for configuration in graph.of_type(*S3_SSE):
+        key = _get(configuration, ("rules", "applyServerSideEncryptionByDefault", "kmsMasterKeyId"))
+        for bucket in graph.targets(configuration, "bucket") or [
+                b for b in graph.of_type(*S3_BUCKETS) if graph.refers(configuration, "bucket", b)]:
+            sse[bucket.urn] = key
+    for resource in graph.of_type(*KEY_OF):
+        if not _in_scope(resource, config):
+            continue
+        if resource.type == "aws:ssm/parameter:Parameter" and resource.props.get("type") != "SecureString":
+            continue
+        key = sse[resource.urn] if resource.urn in sse else _get(resource, KEY_OF[resource.type])
+        if resource.type == QUEUE and is_true(resource.props.get("sqsManagedSseEnabled")):
+            key = None
+        if not _customer_key(key):
+            where = ".".join(map(snake, KEY_OF[resource.type]))
+            report(message(resource, f"its data is encrypted with a key AWS owns or manages ({where} "
+                                     "names no customer-managed key), so the key's use is not governed "
+                                     "by a key policy of ours",
+                           f"create an aws.kms.Key (enable_key_rotation=True) and set {where} to it"),
+                   resource.urn)
+
+
+storage_require_customer_managed_key = stack_policy(
+    name="storage-require-customer-managed-key",
+    description="Stores of customer data are encrypted with a customer-managed KMS key.",
+    level=ADVISORY, severity=Severity.MEDIUM, check=_check_customer_key,
+    remediation="Create a KMS key with rotation and name it as the store's encryption key.",
+    config={
+        "scope": {"type": "string", "enum": ["customer-data", "all"], "default": "customer-data",
+                  "description": "'customer-data': only the stores named by customerDataResources or "
+                                 "tagged with a customerDataClassifications value; 'all': every store "
+                                 "(some cannot use one: ALB access-log buckets take SSE-S3 only)."},
+        "customerDataResources": string_list(
+            "Logical or physical names (shell-style patterns, e.g. 'orders-*') of stores that hold "
+            "customer data.", []),
+        "customerDataTagKey": {"type": "string", "default": "data-classification",
+                               "description": "The tag that classifies a store's data."},
+        "customerDataClassifications": string_list(
+            "Values of that tag that mean customer data.",
+            ["customer-data", "pii", "personal-data", "confidential", "restricted"])},
+    framework=pci("3.6.1"), tags=TAGS, covers=(*KEY_OF, *S3_SSE))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -161,6 +257,7 @@ storage_require_encryption_at_rest = resource_policy(
 
 LISTENERS = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
 LISTENER_RULES = ("aws:lb/listenerRule:ListenerRule", "aws:alb/listenerRule:ListenerRule")
+LOAD_BALANCER_TYPES = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
 MODERN_ELB_POLICY = re.compile(r"(TLS13-1-[23]|TLS-1-2|FS-1-2)(-|$)")
 
 
@@ -179,35 +276,55 @@ def _redirects_to_https(actions: Any) -> bool:
 
 
 def _check_listeners(graph: StackGraph, config: Mapping[str, Any], report: Report) -> None:
+    """Internet-facing load balancers speak TLS 1.2+ and redirect HTTP to HTTPS.
+
+    Covers: aws:lb/listener:Listener, aws:alb/listener:Listener, aws:lb/listenerRule:ListenerRule,
+    aws:alb/listenerRule:ListenerRule (with their aws:lb/loadBalancer:LoadBalancer and
+    aws:alb/loadBalancer:LoadBalancer). An internal load balancer's listeners are not checked (PCI
+    DSS 4.2.1 is about open, public networks); a load balancer outside the stack is taken as
+    internet-facing. A Network Load Balancer's TCP/UDP listeners pass traffic through: not checked.
+
+    Well-built programs: their public listeners are HTTPS with a TLS 1.2+ security policy and
+    port 80 only redirects, as AWS's own ALB guides set them up.
+    """
     allowed = set(config["allowedSslPolicies"])
+    owner = {listener.urn: balancer for balancer in graph.of_type(*LOAD_BALANCER_TYPES)
+             for listener in graph.referrers(balancer, LISTENERS, "loadBalancerArn")}
     for listener in graph.of_type(*LISTENERS):
+        balancer = owner.get(listener.urn)
+        if balancer is not None and is_true(balancer.props.get("internal")):
+            continue
+        network = balancer is not None and balancer.props.get("loadBalancerType") in ("network", "gateway")
         protocol = listener.props.get("protocol")
         if is_unknown(protocol):
             report(preview_unknown(listener, "protocol", "set the listener's protocol literally"),
                    listener.urn)
             continue
-        if protocol in (None, "HTTP"):
-            actions = listener.props.get("defaultActions")
-            if is_unknown(actions) or any(is_unknown(a) for a in as_list(actions)):
-                report(preview_unknown(listener, "default_actions", "write the redirect literally"),
-                       listener.urn)
-            elif not _redirects_to_https(actions):
-                report(message(listener, "an HTTP listener serves traffic in clear text",
-                               "make the HTTP listener's only action a redirect to HTTPS (status "
-                               "HTTP_301) and serve on an HTTPS listener"), listener.urn)
-            for rule in graph.referrers(listener, LISTENER_RULES, "listenerArn"):
-                if not _redirects_to_https(rule.props.get("actions")):
-                    report(message(rule, f"the rule forwards traffic of the HTTP listener "
-                                         f"'{listener.name}' in clear text",
-                                   "attach the rule to the HTTPS listener"), rule.urn)
+        if protocol == "HTTP" or (protocol is None and not network):
+            _check_http_listener(graph, listener, report)
         elif protocol in ("HTTPS", "TLS"):
             policy = listener.props.get("sslPolicy")
             if is_unknown(policy):
                 report(preview_unknown(listener, "ssl_policy", "set ssl_policy literally"), listener.urn)
             elif not isinstance(policy, str) or not (MODERN_ELB_POLICY.search(policy) or policy in allowed):
-                shown = policy or "the default ELBSecurityPolicy-2016-08"
+                shown = policy or "the provider's default ELBSecurityPolicy-2016-08"
                 report(message(listener, f"the TLS policy {shown} accepts TLS below 1.2",
                                "set ssl_policy='ELBSecurityPolicy-TLS13-1-2-2021-06'"), listener.urn)
+
+
+def _check_http_listener(graph: StackGraph, listener: Res, report: Report) -> None:
+    actions = listener.props.get("defaultActions")
+    if is_unknown(actions) or any(is_unknown(a) for a in as_list(actions)):
+        report(preview_unknown(listener, "default_actions", "write the redirect literally"), listener.urn)
+    elif not _redirects_to_https(actions):
+        report(message(listener, "an HTTP listener of an internet-facing load balancer serves traffic "
+                                 "in clear text",
+                       "make the HTTP listener's only action a redirect to HTTPS (status HTTP_301) and "
+                       "serve on an HTTPS listener"), listener.urn)
+    for rule in graph.referrers(listener, LISTENER_RULES, "listenerArn"):
+        if not _redirects_to_https(rule.props.get("actions")):
+            report(message(rule, f"the rule forwards traffic of the HTTP listener '{listener.name}' in "
+                                 "clear text", "attach the rule to the HTTPS listener"), rule.urn)
 
 
 alb_listener_require_tls = stack_policy(
@@ -217,7 +334,7 @@ alb_listener_require_tls = stack_policy(
     remediation="Serve on HTTPS with ELBSecurityPolicy-TLS13-1-2-2021-06 and make port 80 redirect.",
     config={"allowedSslPolicies": string_list(
         "Further ELB security policies accepted (those of TLS 1.2+ are recognised by name).", [])},
-    framework=pci("4.2.1"), tags=TAGS)
+    framework=pci("4.2.1"), tags=TAGS, covers=(*LISTENERS, *LISTENER_RULES, *LOAD_BALANCER_TYPES))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -228,6 +345,15 @@ WEAK_ORIGIN_PROTOCOLS = {"SSLv3", "TLSv1", "TLSv1.1"}
 
 
 def _check_cloudfront(resource: Res, config: Mapping[str, Any], report: Report) -> None:
+    """CloudFront speaks TLS 1.2+ to viewers and HTTPS with TLS 1.2 to custom origins.
+
+    Covers: aws:cloudfront/distribution:Distribution (every cache behavior, the viewer certificate,
+    every custom origin). The default *.cloudfront.net certificate lets viewers negotiate TLSv1,
+    which is why it fails.
+
+    Well-built programs: they serve their own domain with an ACM certificate and
+    minimum_protocol_version TLSv1.2_2021, redirect HTTP to HTTPS and reach origins https-only.
+    """
     behaviors = [("default cache behavior", resource.first("defaultCacheBehavior"))]
     ordered = resource.props.get("orderedCacheBehaviors")
     for item in as_list(ordered) if not is_unknown(ordered) else [ordered]:
@@ -291,8 +417,6 @@ cloudfront_distribution_require_tls = resource_policy(
 # ----------------------------------------------------------------------------------------------
 # In transit: data stores
 
-RDS_CLUSTER = "aws:rds/cluster:Cluster"
-RDS_INSTANCE = "aws:rds/instance:Instance"
 CLUSTER_PARAMETERS = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
 INSTANCE_PARAMETERS = "aws:rds/parameterGroup:ParameterGroup"
 DOCDB_PARAMETERS = "aws:docdb/clusterParameterGroup:ClusterParameterGroup"
@@ -301,8 +425,18 @@ OPENSEARCH_TLS = ("Policy-Min-TLS-1-2-2019-07", "Policy-Min-TLS-1-2-PFS-2023-10"
 _FORCE_SSL = {"rds.force_ssl": ("1", "true", "on"), "require_secure_transport": ("1", "on", "true")}
 
 
+_FORCED_BY_DEFAULT = re.compile(r"postgres(\d+)")  # RDS for PostgreSQL 15+: rds.force_ssl=1 by default
+
+
+def _postgres_forces_by_default(version_text: Any) -> bool:
+    """RDS for PostgreSQL 15 and later force SSL in their default parameters (Aurora does not)."""
+    match = re.match(r"(\d+)", version_text) if isinstance(version_text, str) else None
+    return match is not None and int(match.group(1)) >= 15
+
+
 def _forces_ssl(group: Res) -> Any:
-    """True/False, or UNKNOWN, for a parameter group's SSL enforcement."""
+    """True/False, or UNKNOWN, for a parameter group's SSL enforcement (an unset parameter keeps
+    its family's default: on for postgres15 and later)."""
     parameters = group.props.get("parameters")
     if is_unknown(parameters):
         return parameters
@@ -314,13 +448,16 @@ def _forces_ssl(group: Res) -> Any:
             if is_unknown(value):
                 return value
             return str(value).lower() in _FORCE_SSL[name]
-    return False
+    family = group.props.get("family")
+    match = _FORCED_BY_DEFAULT.fullmatch(family) if isinstance(family, str) else None
+    return match is not None and int(match.group(1)) >= 15
 
 
 def _check_database_ssl(graph: StackGraph, database: Res, report: Report) -> None:
     engine = database.props.get("engine")
-    if database.type == RDS_INSTANCE and database.props.get("clusterIdentifier"):
-        return
+    if database.type == RDS_INSTANCE and (database.props.get("clusterIdentifier")
+                                          or database.props.get("replicateSourceDb") is not None):
+        return  # a cluster member or a replica uses its cluster's or source's settings
     if isinstance(engine, str) and not re.match(r"(aurora|postgres|mysql|mariadb)", engine):
         return  # SQL Server and Oracle enforce TLS through options, not checked here
     key, group_type = (("dbClusterParameterGroupName", CLUSTER_PARAMETERS) if database.type == RDS_CLUSTER
@@ -331,6 +468,13 @@ def _check_database_ssl(graph: StackGraph, database: Res, report: Report) -> Non
         groups = [g for g in graph.of_type(group_type) if name in g.identifiers()]
     fix = ("use a parameter group with rds.force_ssl=1 (PostgreSQL) or require_secure_transport=ON "
            "(MySQL)")
+    if not groups and name is None and database.type == RDS_INSTANCE and engine == "postgres":
+        version = database.props.get("engineVersion")
+        if is_unknown(version):
+            report(preview_unknown(database, "engine_version", fix), database.urn)
+            return
+        if version is None or _postgres_forces_by_default(version):
+            return  # the default parameter group of PostgreSQL 15+ (the default engine) forces SSL
     if not groups:
         problem = (f"the parameter group {name} is not in this stack, so forced SSL cannot be verified"
                    if isinstance(name, str) else "the default parameter group does not force SSL")
@@ -345,6 +489,20 @@ def _check_database_ssl(graph: StackGraph, database: Res, report: Report) -> Non
 
 
 def _check_datastores_in_transit(graph: StackGraph, config: Mapping[str, Any], report: Report) -> None:
+    """Databases, caches and search domains refuse clients that do not use TLS.
+
+    Covers: aws:rds/cluster:Cluster, aws:rds/instance:Instance (with
+    aws:rds/clusterParameterGroup:ClusterParameterGroup and aws:rds/parameterGroup:ParameterGroup),
+    aws:elasticache/replicationGroup:ReplicationGroup, aws:elasticache/cluster:Cluster (Memcached),
+    aws:opensearch/domain:Domain, aws:elasticsearch/domain:Domain, aws:docdb/cluster:Cluster (with
+    aws:docdb/clusterParameterGroup:ClusterParameterGroup), aws:memorydb/cluster:Cluster. RDS for
+    PostgreSQL 15 and later force SSL in their default parameters (Aurora and MySQL do not); a
+    replica and a cluster member follow their source and cluster.
+
+    Well-built programs: Aurora and MySQL get a parameter group with rds.force_ssl=1 or
+    require_secure_transport=ON, PostgreSQL 15+ keeps its default, caches turn transit encryption
+    on, and search domains enforce HTTPS with a TLS 1.2 policy and node-to-node encryption.
+    """
     for database in graph.of_type(RDS_CLUSTER, RDS_INSTANCE):
         _check_database_ssl(graph, database, report)
     for group in graph.of_type("aws:elasticache/replicationGroup:ReplicationGroup"):
@@ -400,8 +558,13 @@ datastore_require_encryption_in_transit = stack_policy(
     level=MANDATORY, severity=Severity.HIGH, check=_check_datastores_in_transit,
     remediation="Force SSL with a parameter group (rds.force_ssl=1), turn on ElastiCache transit "
                 "encryption, enforce HTTPS with a TLS 1.2 policy on OpenSearch.",
-    framework=pci("4.2.1"), tags=TAGS)
+    framework=pci("4.2.1"), tags=TAGS,
+    covers=(RDS_CLUSTER, RDS_INSTANCE, CLUSTER_PARAMETERS, INSTANCE_PARAMETERS,
+            "aws:elasticache/replicationGroup:ReplicationGroup", "aws:elasticache/cluster:Cluster",
+            "aws:opensearch/domain:Domain", "aws:elasticsearch/domain:Domain", "aws:docdb/cluster:Cluster",
+            DOCDB_PARAMETERS, "aws:memorydb/cluster:Cluster"))
 
 
-POLICIES = [storage_require_encryption_at_rest, alb_listener_require_tls,
+POLICIES = [storage_require_encryption_at_rest, storage_require_customer_managed_key,
+            alb_listener_require_tls,
             cloudfront_distribution_require_tls, datastore_require_encryption_in_transit]

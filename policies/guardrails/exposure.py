@@ -15,6 +15,7 @@ from pulumi_policy import Severity
 
 from .common import (
     MANDATORY,
+    UNKNOWN,
     Report,
     Res,
     StackGraph,
@@ -27,6 +28,7 @@ from .common import (
     pci,
     preview_unknown,
     resource_policy,
+    snake,
     stack_policy,
     string_list,
 )
@@ -48,6 +50,7 @@ SECURITY_GROUPS = ("aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecuri
 SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 SG_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 LOAD_BALANCERS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
+CLASSIC_LOAD_BALANCER = "aws:elb/loadBalancer:LoadBalancer"
 WAF_ASSOCIATIONS = ("aws:wafv2/webAclAssociation:WebAclAssociation",
                     "aws:wafregional/webAclAssociation:WebAclAssociation")
 WORLD = ("0.0.0.0/0", "::/0")
@@ -78,28 +81,42 @@ def public_statements(document: Any) -> list[str]:
 # ----------------------------------------------------------------------------------------------
 
 
-def _blocks_all(block: Res) -> Any:
-    values = [block.props.get(k) for k in BLOCKS]
-    if any(is_unknown(v) for v in values):
-        return values[[is_unknown(v) for v in values].index(True)]
-    return all(is_true(v) for v in values)
+def _turned_off(block: Res) -> list[Any]:
+    """The settings a public access block turns off (UNKNOWN entries for computed ones)."""
+    values = {key: block.props.get(key) for key in BLOCKS}
+    return [UNKNOWN if is_unknown(v) else snake(k) for k, v in values.items()
+            if is_unknown(v) or v is False or (isinstance(v, str) and v.lower() == "false")]
 
 
 def _check_buckets(graph: StackGraph, config: Mapping[str, Any], report: Report) -> None:
-    account_blocked = any(_blocks_all(b) is True for b in graph.of_type(ACCOUNT_PUBLIC_ACCESS_BLOCK))
+    """No bucket is public, or can be made public by an ACL or a bucket policy.
+
+    Covers: aws:s3/bucket:Bucket, aws:s3/bucketV2:BucketV2, with
+    aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock,
+    aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock, aws:s3/bucketAclV2:BucketAclV2,
+    aws:s3/bucketAcl:BucketAcl and aws:s3/bucketPolicy:BucketPolicy (and the bucket's own `acl`
+    and `policy`). A bucket without a public access block of its own is private: S3 turns all four
+    settings on for every new bucket (since April 2023); turning one off is the mistake.
+
+    Well-built programs: they keep S3's default block (or set all four settings), grant no ACL to
+    AllUsers/AuthenticatedUsers, and allow '*' only under a condition that names the caller
+    (CloudFront origin access control's AWS:SourceArn).
+    """
+    # a setting is in force when the bucket's or the account's block turns it on
+    account_on = {snake(k) for b in graph.of_type(ACCOUNT_PUBLIC_ACCESS_BLOCK) for k in BLOCKS
+                  if is_true(b.props.get(k))}
     for bucket in graph.of_type(*BUCKETS):
-        if not account_blocked:
-            blocks = graph.referrers(bucket, [PUBLIC_ACCESS_BLOCK], "bucket")
-            states = [_blocks_all(b) for b in blocks]
-            if any(is_unknown(s) for s in states) and True not in states:
-                report(preview_unknown(bucket, "a public access block setting",
-                                       "set the four public access blocks to literal True"), bucket.urn)
-            elif True not in states:
-                report(message(bucket, "the bucket has no public access block with all four settings "
-                                       "on, so an ACL or policy can make its objects public",
-                               "add aws.s3.BucketPublicAccessBlock(bucket=..., block_public_acls=True, "
-                               "block_public_policy=True, ignore_public_acls=True, "
-                               "restrict_public_buckets=True)"), bucket.urn)
+        blocks = graph.referrers(bucket, [PUBLIC_ACCESS_BLOCK], "bucket")
+        off = [k for b in blocks for k in _turned_off(b) if is_unknown(k) or k not in account_on]
+        if any(is_unknown(k) for k in off):
+            report(preview_unknown(bucket, "a public access block setting",
+                                   "set the four public access blocks to literal True"), bucket.urn)
+        elif off:
+            report(message(bucket, f"its public access block turns off {', '.join(sorted(set(off)))}, "
+                                   "so an ACL or a bucket policy can make its objects public",
+                           "keep all four settings on (block_public_acls, block_public_policy, "
+                           "ignore_public_acls, restrict_public_buckets) and serve objects through "
+                           "CloudFront origin access control"), bucket.urn)
         acls = [bucket.props.get("acl")] + [a.props.get("acl") for a in
                                             graph.referrers(bucket, BUCKET_ACLS, "bucket")]
         grants = [g for a in graph.referrers(bucket, BUCKET_ACLS, "bucket")
@@ -133,18 +150,26 @@ def _grantee_uris(policy: Any) -> list[str]:
 
 s3_bucket_disallow_public_access = stack_policy(
     name="s3-bucket-disallow-public-access",
-    description="S3 buckets must block all four kinds of public access and grant nothing to '*' or "
+    description="S3 buckets must not turn off S3's public access block, nor grant anything to '*' or "
                 "public ACL groups.",
     level=MANDATORY, severity=Severity.CRITICAL, check=_check_buckets,
-    remediation="Add a BucketPublicAccessBlock with all four settings True; serve objects through "
-                "CloudFront origin access control.",
-    framework=pci("1.4.1"), tags=TAGS)
+    remediation="Keep the four public access block settings on; serve objects through CloudFront "
+                "origin access control.",
+    framework=pci("1.4.1"), tags=TAGS, antipattern="product images in a world-readable bucket",
+    covers=(*BUCKETS, PUBLIC_ACCESS_BLOCK, ACCOUNT_PUBLIC_ACCESS_BLOCK, *BUCKET_ACLS, BUCKET_POLICY))
 
 
 # ----------------------------------------------------------------------------------------------
 
 
 def _check_rds_public(resource: Res, config: Mapping[str, Any], report: Report) -> None:
+    """No database instance has a public endpoint.
+
+    Covers: aws:rds/instance:Instance, aws:rds/clusterInstance:ClusterInstance,
+    aws:neptune/clusterInstance:ClusterInstance, aws:docdb/clusterInstance:ClusterInstance.
+
+    Well-built programs: databases sit in private subnets with publicly_accessible left False.
+    """
     public = resource.props.get("publiclyAccessible")
     if is_unknown(public):
         report(preview_unknown(resource, "publicly_accessible", "set publicly_accessible=False"))
@@ -159,10 +184,17 @@ rds_disallow_public_access = resource_policy(
     level=MANDATORY, severity=Severity.CRITICAL, check=_check_rds_public,
     types=["aws:rds/instance:Instance", "aws:rds/clusterInstance:ClusterInstance",
            "aws:neptune/clusterInstance:ClusterInstance", "aws:docdb/clusterInstance:ClusterInstance"],
-    remediation="Set publicly_accessible=False.", framework=pci("1.4.4"), tags=TAGS)
+    remediation="Set publicly_accessible=False.", framework=pci("1.4.4"), tags=TAGS,
+    antipattern="a database open to the internet")
 
 
 def _check_search_vpc(resource: Res, config: Mapping[str, Any], report: Report) -> None:
+    """A search domain lives in the VPC, not on a public endpoint.
+
+    Covers: aws:opensearch/domain:Domain, aws:elasticsearch/domain:Domain.
+
+    Well-built programs: they give the domain vpc_options with private subnets.
+    """
     vpc = resource.first("vpcOptions")
     subnets = vpc.get("subnetIds") if isinstance(vpc, Mapping) else vpc
     if is_unknown(subnets) or (isinstance(subnets, list) and subnets):
@@ -252,7 +284,29 @@ def internet_facing_albs(graph: StackGraph) -> list[Res]:
     return albs
 
 
+def internet_facing_balancers(graph: StackGraph) -> list[Res]:
+    """Application, Network and Classic load balancers that are not internal (a computed `internal`
+    counts as internet-facing: fail closed)."""
+    found = []
+    for balancer in graph.of_type(*LOAD_BALANCERS, CLASSIC_LOAD_BALANCER):
+        if balancer.props.get("loadBalancerType") == "gateway":
+            continue  # a Gateway Load Balancer inspects traffic; it is no entry point
+        if not is_true(balancer.props.get("internal")):
+            found.append(balancer)
+    return found
+
+
 def _check_public_ingress(graph: StackGraph, config: Mapping[str, Any], report: Report) -> None:
+    """Nothing accepts the whole internet but 443/80 of an internet-facing ALB.
+
+    Covers: aws:ec2/securityGroup:SecurityGroup, aws:ec2/defaultSecurityGroup:DefaultSecurityGroup
+    (inline rules), aws:ec2/securityGroupRule:SecurityGroupRule,
+    aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule, with the groups of
+    aws:lb/loadBalancer:LoadBalancer and aws:alb/loadBalancer:LoadBalancer.
+
+    Well-built programs: databases, caches and tasks accept security groups; only the public ALB
+    opens 443 (and 80 for the redirect), or CloudFront's prefix list.
+    """
     allowed_ports = {number(p) for p in config["allowedPublicPorts"]}
     albs = internet_facing_albs(graph)
     for rule in ingress_rules(graph):
@@ -280,13 +334,20 @@ security_group_disallow_public_ingress = stack_policy(
     remediation="Replace world-open ingress with security-group or prefix-list sources.",
     config={"allowedPublicPorts": {"type": "array", "items": {"type": "integer"}, "default": [80, 443],
                                    "description": "Ports an internet-facing ALB may open to the world."}},
-    framework=pci("1.3.1"), tags=TAGS)
+    framework=pci("1.3.1"), tags=TAGS,
+    covers=(*SECURITY_GROUPS, SG_RULE, SG_INGRESS_RULE, *LOAD_BALANCERS))
 
 
 # ----------------------------------------------------------------------------------------------
 
 
 def _check_cloudfront_waf(resource: Res, config: Mapping[str, Any], report: Report) -> None:
+    """Every CloudFront distribution has a WAF web ACL.
+
+    Covers: aws:cloudfront/distribution:Distribution.
+
+    Well-built programs: they attach a WAFv2 web ACL of scope CLOUDFRONT (web_acl_id).
+    """
     acl = resource.props.get("webAclId")
     if is_unknown(acl) or (isinstance(acl, str) and acl):
         return  # a web ACL is attached (its ARN may be computed)
@@ -300,21 +361,39 @@ cloudfront_distribution_require_waf = resource_policy(
     description="CloudFront distributions must be protected by a WAF web ACL.",
     level=MANDATORY, severity=Severity.HIGH, types=["aws:cloudfront/distribution:Distribution"],
     check=_check_cloudfront_waf, remediation="Set web_acl_id to a WAFv2 web ACL of scope CLOUDFRONT.",
-    framework=pci("6.4.2"), tags=["case-study", *TAGS])
+    framework=pci("6.4.2"), tags=["case-study", *TAGS],
+    antipattern="a public entry point without the WAF that fronts everything")
 
 
 def _check_alb_front(graph: StackGraph, config: Mapping[str, Any], report: Report) -> None:
+    """An internet-facing load balancer is behind a WAF: its own web ACL, or CloudFront's.
+
+    Covers: aws:lb/loadBalancer:LoadBalancer, aws:alb/loadBalancer:LoadBalancer (application and
+    network), aws:elb/loadBalancer:LoadBalancer (Classic), with their security groups
+    (aws:ec2/securityGroup:SecurityGroup, aws:ec2/securityGroupRule:SecurityGroupRule,
+    aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule) and
+    aws:wafv2/webAclAssociation:WebAclAssociation, aws:wafregional/webAclAssociation:WebAclAssociation.
+    Only an Application Load Balancer can carry a web ACL; a Network or Classic one must accept
+    CloudFront only (its origin-facing prefix list or security groups, no CIDR).
+
+    Well-built programs: a public ALB has a regional web ACL associated, or, as this project's
+    edge does, accepts only CloudFront's origin-facing prefix list while CloudFront carries the ACL.
+    """
     cloudfront_lists = set(config["cloudfrontPrefixListIds"])
     rules = ingress_rules(graph)
-    for alb in internet_facing_albs(graph):
-        if any(graph.refers(a, "resourceArn", alb) for a in graph.of_type(*WAF_ASSOCIATIONS)):
+    associations = graph.of_type(*WAF_ASSOCIATIONS)
+    for balancer in internet_facing_balancers(graph):
+        application = balancer.type != CLASSIC_LOAD_BALANCER and \
+            balancer.props.get("loadBalancerType") in (None, "application")
+        if application and any(graph.refers(a, "resourceArn", balancer) for a in associations):
             continue
-        groups = [g for g in graph.of_type(*SECURITY_GROUPS) if graph.refers(alb, "securityGroups", g)]
-        fix = ("associate a regional WAF web ACL (aws.wafv2.WebAclAssociation) or accept only "
-               "CloudFront: ingress from the com.amazonaws.global.cloudfront.origin-facing prefix list")
+        groups = [g for g in graph.of_type(*SECURITY_GROUPS) if graph.refers(balancer, "securityGroups", g)]
+        fix = ("associate a regional WAF web ACL (aws.wafv2.WebAclAssociation; Application Load "
+               "Balancers only) or accept only CloudFront: ingress from the "
+               "com.amazonaws.global.cloudfront.origin-facing prefix list")
         if not groups:
-            report(message(alb, "the internet-facing ALB has no security group of this stack that "
-                                "limits it to CloudFront, and no WAF", fix), alb.urn)
+            report(message(balancer, "the internet-facing load balancer has no security group of this "
+                                     "stack that limits it to CloudFront, and no WAF", fix), balancer.urn)
             continue
         problems = []
         urns = {g.urn for g in groups}
@@ -322,30 +401,36 @@ def _check_alb_front(graph: StackGraph, config: Mapping[str, Any], report: Repor
             if rule.group is None or rule.group.urn not in urns:
                 continue
             if rule.computed:
-                report(preview_unknown(alb, f"the ingress rules of {rule.group.name}", fix), alb.urn)
+                report(preview_unknown(balancer, f"the ingress rules of {rule.group.name}", fix),
+                       balancer.urn)
             if rule.cidrs:
                 shown = ", ".join(c if isinstance(c, str) else "a computed CIDR" for c in rule.cidrs)
                 problems.append(f"{rule.group.name} accepts {shown}")
             if cloudfront_lists:
                 if any(is_unknown(p) for p in rule.prefix_lists):
-                    report(preview_unknown(alb, "a prefix list id of its security group", fix), alb.urn)
+                    report(preview_unknown(balancer, "a prefix list id of its security group", fix),
+                           balancer.urn)
                 problems += [f"prefix list {p} is not CloudFront's" for p in rule.prefix_lists
                              if isinstance(p, str) and p not in cloudfront_lists]
         if problems:
-            report(message(alb, "the internet-facing ALB has no WAF and is reachable from more than "
-                                f"CloudFront: {'; '.join(problems)}", fix), alb.urn)
+            report(message(balancer, "the internet-facing load balancer has no WAF and is reachable from "
+                                     f"more than CloudFront: {'; '.join(problems)}", fix), balancer.urn)
 
 
 alb_require_waf_or_cloudfront_only = stack_policy(
     name="alb-require-waf-or-cloudfront-only",
-    description="An internet-facing ALB must have a WAF web ACL or accept traffic from CloudFront only.",
+    description="An internet-facing load balancer (ALB, NLB, Classic) must have a WAF web ACL or accept "
+                "traffic from CloudFront only.",
     level=MANDATORY, severity=Severity.HIGH, check=_check_alb_front,
     remediation="Allow ingress only from CloudFront's origin-facing prefix list (CloudFront's WAF then "
                 "covers the ALB), or associate a regional WAF web ACL.",
     config={"cloudfrontPrefixListIds": string_list(
         "When set, prefix lists other than these (CloudFront's origin-facing lists) do not count as "
         "CloudFront; empty accepts any prefix list.", [])},
-    framework=pci("6.4.2"), tags=["case-study", *TAGS])
+    framework=pci("6.4.2"), tags=["case-study", *TAGS],
+    antipattern="a public entry point without the WAF that fronts everything",
+    covers=(*LOAD_BALANCERS, CLASSIC_LOAD_BALANCER, *SECURITY_GROUPS[:1], SG_RULE, SG_INGRESS_RULE,
+            *WAF_ASSOCIATIONS))
 
 
 POLICIES = [s3_bucket_disallow_public_access, rds_disallow_public_access, opensearch_domain_require_vpc,

@@ -79,6 +79,17 @@ def wildcard_findings(document: Any, allowed: set[str]) -> list[str]:
 
 
 def _check(resource: Res, config: Mapping[str, Any], report: Report) -> None:
+    """IAM grants are least privilege: no '*' action, no write on '*', no admin managed policy.
+
+    Covers: aws:iam/policy:Policy, aws:iam/rolePolicy:RolePolicy, aws:iam/userPolicy:UserPolicy,
+    aws:iam/groupPolicy:GroupPolicy, aws:iam/role:Role (inline policies, managed policy ARNs),
+    aws:iam/rolePolicyAttachment:RolePolicyAttachment,
+    aws:iam/userPolicyAttachment:UserPolicyAttachment,
+    aws:iam/groupPolicyAttachment:GroupPolicyAttachment, aws:iam/policyAttachment:PolicyAttachment.
+
+    Well-built programs: they name the actions and the ARNs, use '*' only for read actions and the
+    few actions without resource-level permissions (X-Ray, PutMetricData, ENI management).
+    """
     if resource.type in ATTACHMENTS or resource.type == "aws:iam/role:Role":
         arns = [resource.props.get("policyArn"), *as_list(resource.props.get("managedPolicyArns"))]
         admin = [a for a in arns if isinstance(a, str) and a in ADMIN_POLICIES]

@@ -58,6 +58,16 @@ def has_redrive(graph: StackGraph, queue: Res) -> bool:
 
 
 def _check_queues(graph: StackGraph, config: Mapping[str, Any], report: Report) -> None:
+    """Every work queue has a redrive policy to a dead-letter queue.
+
+    Covers: aws:sqs/queue:Queue, aws:sqs/redrivePolicy:RedrivePolicy, and what uses a queue as a
+    dead-letter queue or failure destination: aws:cloudwatch/eventTarget:EventTarget,
+    aws:scheduler/schedule:Schedule, aws:lambda/eventSourceMapping:EventSourceMapping,
+    aws:lambda/function:Function, aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig,
+    aws:sns/topicSubscription:TopicSubscription, aws:pipes/pipe:Pipe.
+
+    Well-built programs: each consumer's queue redrives to its own DLQ (the AWS SQS guides).
+    """
     dlqs = dead_letter_queues(graph)
     for queue in graph.of_type(QUEUE):
         if queue.urn in dlqs or has_redrive(graph, queue):
@@ -72,10 +82,18 @@ sqs_queue_require_dlq = stack_policy(
     name="sqs-queue-require-dlq",
     description="Every SQS queue that is not itself a dead-letter queue must have a redrive policy.",
     level=MANDATORY, severity=Severity.HIGH, check=_check_queues,
-    remediation="Give each work queue its own DLQ through redrive_policy.", tags=TAGS)
+    remediation="Give each work queue its own DLQ through redrive_policy.", tags=TAGS,
+    antipattern="a consumer without its own retries and dead-letter queue",
+    covers=(QUEUE, *(t for t in DLQ_REFERRERS if t != QUEUE)))
 
 
 def _check_targets(resource: Res, config: Mapping[str, Any], report: Report) -> None:
+    """Events that cannot be delivered land in a dead-letter queue instead of being dropped.
+
+    Covers: aws:cloudwatch/eventTarget:EventTarget, aws:scheduler/schedule:Schedule.
+
+    Well-built programs: their rule targets and schedules set dead_letter_config.
+    """
     if resource.type == SCHEDULE:
         target = resource.first("target")
         dlq = target.get("deadLetterConfig") if isinstance(target, Mapping) else target
@@ -94,10 +112,21 @@ event_target_require_dlq = resource_policy(
     name="event-target-require-dlq",
     description="Every EventBridge rule target and schedule needs a dead-letter queue.",
     level=MANDATORY, severity=Severity.HIGH, types=[EVENT_TARGET, SCHEDULE], check=_check_targets,
-    remediation="Set dead_letter_config on the target.", tags=TAGS)
+    remediation="Set dead_letter_config on the target.", tags=TAGS,
+    antipattern="a consumer without its own retries and dead-letter queue")
 
 
 def _check_mappings(graph: StackGraph, config: Mapping[str, Any], report: Report) -> None:
+    """A failing batch does not block its queue or shard forever.
+
+    Covers: aws:lambda/eventSourceMapping:EventSourceMapping with aws:sqs/queue:Queue and
+    aws:sqs/redrivePolicy:RedrivePolicy (SQS: the source queue's DLQ); stream sources (Kinesis,
+    DynamoDB streams, Kafka): an on-failure destination. Amazon MQ and DocumentDB sources have no
+    on-failure destination in Lambda and are not checked.
+
+    Well-built programs: the source queue redrives to a DLQ; stream mappings set
+    destination_config.on_failure (the AWS Lambda error-handling guides).
+    """
     queues = graph.of_type(QUEUE)
     for mapping in graph.of_type(ESM):
         source = mapping.props.get("eventSourceArn")
@@ -116,6 +145,8 @@ def _check_mappings(graph: StackGraph, config: Mapping[str, Any], report: Report
             report(preview_unknown(mapping, "event_source_arn", "pass the source's ARN output"),
                    mapping.urn)
             continue
+        if isinstance(source, str) and source.startswith(("arn:aws:mq:", "arn:aws:rds:")):
+            continue  # Lambda offers no on-failure destination for these sources
         if isinstance(source, str) and source.startswith("arn:aws:sqs:"):
             report(message(mapping, f"the source queue {source} is not in this stack, so its "
                                     "dead-letter queue cannot be verified",
@@ -136,6 +167,7 @@ event_source_mapping_require_failure_handling = stack_policy(
                 "destination (streams).",
     level=MANDATORY, severity=Severity.HIGH, check=_check_mappings,
     remediation="Give the source queue a redrive policy, or a stream mapping an on-failure destination.",
-    tags=TAGS)
+    tags=TAGS,
+    antipattern="a failure in fulfillment blocking email", covers=(ESM, QUEUE, REDRIVE))
 
 POLICIES = [sqs_queue_require_dlq, event_target_require_dlq, event_source_mapping_require_failure_handling]

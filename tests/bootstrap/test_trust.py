@@ -121,9 +121,19 @@ def test_pulumi_cloud_trusts_the_same_jobs_for_an_organization_token(bootstrap: 
 
     assert issuer.inputs["url"] == "https://token.actions.githubusercontent.com"
     assert issuer.inputs["organization"] == organization
-    rules = [p["rules"] for p in issuer.inputs["policies"]]
-    assert {r["sub"] for r in rules} == {f"repo:{repository}:environment:{e}"
-                                         for e in used["deploy"] | used["preview"]}
-    assert {r["aud"] for r in rules} == {f"urn:pulumi:org:{organization}"}
-    assert {(p["decision"], p["tokenType"]) for p in issuer.inputs["policies"]} == {("allow", "organization")}
-    assert all(p["authorizedPermissions"] == ["standard"] for p in issuer.inputs["policies"])
+    release = f"repo:{repository}:environment:{github.RELEASE_ENVIRONMENT}"
+    policies = {p["rules"]["sub"]: p for p in issuer.inputs["policies"]}
+    assert set(policies) == {f"repo:{repository}:environment:{e}"
+                             for e in used["deploy"] | used["preview"]} | {release}
+    assert {p["rules"]["aud"] for p in policies.values()} == {f"urn:pulumi:org:{organization}"}
+    assert {(p["decision"], p["tokenType"]) for p in policies.values()} == {("allow", "organization")}
+    # the stacks' jobs get a standard token; only the pack's release job an admin one
+    assert {s: p["authorizedPermissions"] for s, p in policies.items()} == {
+        s: ["admin"] if s == release else ["standard"] for s in policies}
+
+
+def test_the_release_workflow_publishes_from_the_environment_pulumi_cloud_trusts() -> None:
+    publish = load_workflow("release-policy-pack.yml")["jobs"]["publish"]
+
+    assert publish["environment"] == github.RELEASE_ENVIRONMENT
+    assert any(str(s.get("uses", "")).startswith("pulumi/auth-actions@") for s in publish["steps"])

@@ -94,6 +94,9 @@ BAD_CONFIG = [
      "ecommerce:multiRegionTrigger = 'vibes' is not allowed: one of residency-contract"),
     ({"paymentSecretArn": "sk_live_abc"},
      "ecommerce:paymentSecretArn = 'sk_live_abc' is not allowed: a Secrets Manager secret ARN"),
+    ({"paymentLookupSecretArn":
+      "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecommerce/prod/stripe-api-key-Xy12Ab"},
+     "ecommerce:paymentLookupSecretArn is the charging key paymentSecretArn"),
     ({"checkoutAvailabilityTarget": "100"},
      "ecommerce:checkoutAvailabilityTarget = '100' is not allowed"),
 ]

@@ -125,8 +125,10 @@ def test_only_the_relay_publishes_and_only_the_cart_jobs_touch_carts(prod: Snaps
     assert carts.outputs["arn"] not in text
 
 
-def test_only_checkout_recovery_reads_the_payment_provider_key(prod: Snapshot) -> None:
-    key_arn = config_of(prod).payment_secret_arn
+def test_only_checkout_recovery_reads_a_payment_provider_key_and_only_the_read_only_one(
+        prod: Snapshot) -> None:
+    key_arn = config_of(prod).payment_lookup_secret_arn
+    assert key_arn != config_of(prod).payment_secret_arn
     for job in EXPECTED:
         reads = grants(prod, job).get("PaymentProviderKey", [])
         if job == "checkout-recovery":

@@ -167,3 +167,42 @@ aws.iam.RolePolicy("jobs", role=role.id, policy=queue.arn.apply(lambda arn: json
     # THEN preview has nothing to scan (and no "can't run" either); the update blocks it
     assert violations_of(in_preview, "iam-policy-disallow-wildcards") == [] and in_preview.cannot_run == ()
     assert the_violation(in_update, "iam-policy-disallow-wildcards", "jobs").level == "mandatory"
+
+
+REFERENCES_EVERYWHERE = '''
+config = pulumi.Config()
+secret = aws.secretsmanager.Secret("warehouse-password")
+aws.ssm.Parameter("search-token", name="/shop/search-token", type="SecureString",
+                  value=config.require_secret("searchToken"), tags={"owner": "search", "token-ttl": "3600"})
+aws.ssm.Parameter("log-level", name="/shop/log-level", type="String", value="info")
+aws.glue.Connection("orders-replica", connection_properties={
+    "JDBC_CONNECTION_URL": "jdbc:postgresql://orders-replica.internal:5432/shop", "SECRET_ID": secret.name})
+aws.codebuild.Project("images", service_role="arn:aws:iam::123456789012:role/codebuild",
+                      artifacts={"type": "NO_ARTIFACTS"},
+                      source={"type": "NO_SOURCE", "buildspec": "version: 0.2"},
+                      environment={"compute_type": "BUILD_GENERAL1_SMALL", "type": "ARM_CONTAINER",
+                                   "image": "aws/codebuild/amazonlinux2-aarch64-standard:3.0",
+                                   "environment_variables": [
+                                       {"name": "REGISTRY_TOKEN", "value": "ci/registry-token",
+                                        "type": "SECRETS_MANAGER"},
+                                       {"name": "BUILD_MODE", "value": "release"}]})
+aws.ec2.Instance("worker", ami="ami-0abcdef1234567890", instance_type="t4g.small",
+                 user_data="#!/bin/bash\\nexport DB_PASSWORD=$(aws secretsmanager get-secret-value "
+                           "--secret-id warehouse-password --query SecretString --output text)\\n")
+aws.cloudwatch.EventConnection("carrier", authorization_type="API_KEY", auth_parameters={
+    "api_key": {"key": "x-api-key", "value": config.require_secret("carrierApiKey")}})
+pulumi.export("warehousePasswordArn", secret.arn)
+'''
+
+
+def test_secrets_passed_by_reference_pass_in_every_place(program: Program, analyze: Analyze,
+                                                         preview: bool) -> None:
+    # GIVEN secrets kept in Secrets Manager or SecureString and passed by reference everywhere
+    snapshot = program(REFERENCES_EVERYWHERE, preview=preview, config={
+        "ecommerce:searchToken": "search-token-from-secret-config",
+        "ecommerce:carrierApiKey": "carrier-key-from-secret-config"})
+
+    # THEN no plaintext secret is reported (a connection's key from config is not a known format)
+    report = analyze(snapshot)
+    assert [str(v) for v in violations_of(report, "secrets-disallow-plaintext")] == []
+    assert violations_of(report, "stack-outputs-disallow-secrets") == []

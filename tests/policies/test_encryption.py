@@ -30,7 +30,7 @@ def distribution(name, viewer="redirect-to-https", certificate=None, origin_poli
         restrictions={"geo_restriction": {"restriction_type": "none"}}, viewer_certificate=certificate)
 
 
-balancer = aws.lb.LoadBalancer("web", internal=True, load_balancer_type="application",
+balancer = aws.lb.LoadBalancer("web", load_balancer_type="application",
                                subnets=["subnet-0a", "subnet-0b"])
 target = aws.lb.TargetGroup("web", port=8080, protocol="HTTP", target_type="ip", vpc_id="vpc-1")
 
@@ -96,15 +96,35 @@ AT_REST = {
                      'allocated_storage=20, username="shop", manage_master_user_password=True)', "reports"),
     "documentdb cluster": ('aws.docdb.Cluster("docs", master_username="shop", '
                            'manage_master_user_password=True)', "docs"),
-    "replication group": ('aws.elasticache.ReplicationGroup("cache", description="x", engine="valkey", '
-                          'node_type="cache.r7g.large", num_cache_clusters=2)', "cache"),
+    "valkey with at-rest encryption off": (
+        'aws.elasticache.ReplicationGroup("cache", description="x", engine="valkey", '
+        'node_type="cache.r7g.large", num_cache_clusters=2, at_rest_encryption_enabled=False)', "cache"),
     "search domain": ('aws.opensearch.Domain("search", encrypt_at_rest={"enabled": False})', "search"),
     "file system": ('aws.efs.FileSystem("uploads")', "uploads"),
-    "topic": ('aws.sns.Topic("alarms")', "alarms"),
-    "log group": ('aws.cloudwatch.LogGroup("app", retention_in_days=90)', "app"),
     "stream": ('aws.kinesis.Stream("clicks", shard_count=1)', "clicks"),
-    "queue": ('aws.sqs.Queue("jobs", sqs_managed_sse_enabled=False)', "jobs"),
+    "queue with SSE-SQS turned off": ('aws.sqs.Queue("jobs", sqs_managed_sse_enabled=False)', "jobs"),
+    "redis replication group": ('aws.elasticache.ReplicationGroup("cache", description="x", engine="redis", '
+                                'node_type="cache.r7g.large", num_cache_clusters=2)', "cache"),
+    "EBS volume": ('aws.ebs.Volume("scratch", availability_zone="us-east-1a", size=100)', "scratch"),
+    "DAX cluster": ('aws.dax.Cluster("accelerator", cluster_name="accelerator", node_type="dax.r5.large", '
+                    'replication_factor=3, iam_role_arn="arn:aws:iam::123456789012:role/dax")',
+                    "accelerator"),
 }
+# AWS encrypts these at rest whatever the program says (or the default it leaves encrypts them)
+ALWAYS_ENCRYPTED = HELPERS + '''
+aws.sns.Topic("alarms")
+aws.cloudwatch.LogGroup("app", retention_in_days=90)
+aws.dynamodb.Table("carts", billing_mode="PAY_PER_REQUEST", hash_key="id",
+                   attributes=[{"name": "id", "type": "S"}])
+aws.s3.BucketV2("assets")
+aws.secretsmanager.Secret("api-key")
+aws.sqs.Queue("jobs")
+aws.elasticache.ReplicationGroup("sessions", description="x", engine="valkey", node_type="cache.r7g.large",
+                                 num_cache_clusters=2, multi_az_enabled=True, automatic_failover_enabled=True,
+                                 transit_encryption_enabled=True)
+aws.ebs.EncryptionByDefault("account", enabled=True)
+aws.ebs.Volume("scratch", availability_zone="us-east-1a", size=100)
+'''
 
 IN_TRANSIT = {
     "HTTP listener that forwards": ('listener("http", "HTTP", FORWARD)', "alb-listener-require-tls", "http"),
@@ -113,6 +133,10 @@ IN_TRANSIT = {
         "alb-listener-require-tls", "https"),
     "HTTPS listener with the default policy": ('listener("https", "HTTPS", FORWARD)',
                                                "alb-listener-require-tls", "https"),
+    "HTTP listener of a load balancer outside the stack": (
+        'aws.lb.Listener("http", port=80, protocol="HTTP", default_actions=FORWARD, '
+        'load_balancer_arn="arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/x/1")',
+        "alb-listener-require-tls", "http"),
     "rule forwarding on the HTTP listener": ('''
 http = listener("http", "HTTP", REDIRECT)
 aws.lb.ListenerRule("api", listener_arn=http.arn, actions=FORWARD,
@@ -169,7 +193,31 @@ def test_stores_not_encrypted_at_rest_fail(case: str, program: Program, analyze:
     source, store = AT_REST[case]
     report = analyze(program(HELPERS + source, preview=preview))
     violation = the_violation(report, "storage-require-encryption-at-rest", store)
-    assert violation.level == "mandatory" and "not encrypted at rest" in violation.message
+    assert violation.level == "mandatory" and "unencrypted at rest" in violation.message
+
+
+def test_stores_that_aws_always_encrypts_pass_without_a_setting(program: Program, analyze: Analyze,
+                                                                 preview: bool) -> None:
+    # GIVEN log groups, topics, tables, buckets, secrets, SQS, Valkey and EBS-by-default left as is
+    report = analyze(program(ALWAYS_ENCRYPTED, preview=preview))
+
+    # THEN no claim "not encrypted at rest" is made about them (they are)
+    assert violations_of(report, "storage-require-encryption-at-rest") == []
+    assert report.cannot_run == ()
+
+
+def test_an_internal_load_balancer_may_speak_http_inside_the_vpc(program: Program, analyze: Analyze,
+                                                                  preview: bool) -> None:
+    source = HELPERS + '''
+internal = aws.lb.LoadBalancer("internal", internal=True, load_balancer_type="application",
+                               subnets=["subnet-0a", "subnet-0b"])
+aws.lb.Listener("internal-http", load_balancer_arn=internal.arn, port=80, protocol="HTTP",
+                default_actions=FORWARD)
+network = aws.lb.LoadBalancer("tcp", load_balancer_type="network", subnets=["subnet-0a", "subnet-0b"])
+aws.lb.Listener("tcp-443", load_balancer_arn=network.arn, port=443, default_actions=FORWARD)
+'''
+    report = analyze(program(source, preview=preview))
+    assert violations_of(report, "alb-listener-require-tls") == []
 
 
 @pytest.mark.parametrize("case", IN_TRANSIT)
@@ -179,22 +227,48 @@ def test_clear_text_hops_fail(case: str, program: Program, analyze: Analyze, pre
     assert the_violation(report, policy, resource).level == "mandatory"
 
 
-def test_customer_managed_keys_can_be_required(program: Program, analyze: Analyze) -> None:
-    # GIVEN a topic on the AWS-managed key and a bucket on SSE-S3
-    source = HELPERS + '''
+CUSTOMER_DATA = HELPERS + '''
 aws.sns.Topic("alarms", kms_master_key_id="alias/aws/sns")
 aws.dynamodb.Table("carts", billing_mode="PAY_PER_REQUEST", hash_key="id",
-                   attributes=[{"name": "id", "type": "S"}])
-bucket = aws.s3.Bucket("assets")
-aws.s3.BucketServerSideEncryptionConfiguration("assets", bucket=bucket.id, rules=[
+                   attributes=[{"name": "id", "type": "S"}], tags={"data-classification": "pii"})
+aws.dynamodb.Table("orders", billing_mode="PAY_PER_REQUEST", hash_key="id",
+                   attributes=[{"name": "id", "type": "S"}],
+                   server_side_encryption={"enabled": True, "kms_key_arn": key.arn})
+bucket = aws.s3.Bucket("exports")
+aws.s3.BucketServerSideEncryptionConfiguration("exports", bucket=bucket.id, rules=[
     {"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}])
 '''
-    snapshot = program(source, preview=False)
-    assert violations_of(analyze(snapshot), "storage-require-encryption-at-rest") == []
+CMK = "storage-require-customer-managed-key"
 
-    # WHEN the policy is configured to require customer-managed keys
-    report = analyze(snapshot, {"storage-require-encryption-at-rest": {"requireCustomerManagedKey": True}})
 
-    # THEN the table (AWS-owned key), the topic (AWS-managed alias/aws/sns) and the SSE-S3 bucket fail
-    assert {v.resource_name for v in violations_of(report, "storage-require-encryption-at-rest")} == \
-        {"carts", "alarms", "assets"}
+def test_customer_managed_keys_are_advisory_and_for_customer_data_by_default(
+        program: Program, analyze: Analyze, preview: bool) -> None:
+    # GIVEN a topic on the AWS-managed key, a table of PII on an AWS-owned key, a bucket on SSE-S3,
+    # and a table on a customer-managed key
+    report = analyze(program(CUSTOMER_DATA, preview=preview))
+
+    # THEN by default only the store tagged as customer data is flagged, as advice
+    found = violations_of(report, CMK)
+    assert {v.resource_name for v in found} == {"carts"}
+    assert {v.level for v in found} == {"advisory"}
+    assert violations_of(report, "storage-require-encryption-at-rest") == []
+
+
+def test_every_store_without_a_customer_managed_key_is_named_with_scope_all(program: Program,
+                                                                             analyze: Analyze) -> None:
+    report = analyze(program(CUSTOMER_DATA, preview=False), {CMK: {"scope": "all"}})
+    assert {v.resource_name for v in violations_of(report, CMK)} == {"alarms", "carts", "exports"}
+
+
+def test_customer_managed_keys_can_be_mandatory_for_customer_data_only(program: Program,
+                                                                       analyze: Analyze) -> None:
+    snapshot = program(CUSTOMER_DATA, preview=False)
+
+    # WHEN the policy is raised to mandatory and scoped to customer data (a tag, or a name pattern)
+    report = analyze(snapshot, {CMK: {"enforcementLevel": "mandatory", "scope": "customer-data",
+                                      "customerDataResources": ["export*"]}})
+
+    # THEN only the tagged table and the named bucket block; the alarm topic holds no customer data
+    found = violations_of(report, CMK)
+    assert {v.resource_name for v in found} == {"carts", "exports"}
+    assert {v.level for v in found} == {"mandatory"}

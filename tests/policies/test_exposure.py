@@ -88,8 +88,6 @@ aws.vpc.SecurityGroupIngressRule("app-from-alb", security_group_id=app.id, ip_pr
 '''
 
 BAD = {
-    "bucket without a public access block": ('aws.s3.Bucket("uploads")', "s3-bucket-disallow-public-access",
-                                             "uploads"),
     "bucket blocking three of four": ('''
 bucket = aws.s3.Bucket("uploads")
 aws.s3.BucketPublicAccessBlock("uploads", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
@@ -141,6 +139,20 @@ balancer("internal", [internal_sg], internal=True)
     "internet-facing ALB without a security group": ('''
 aws.lb.LoadBalancer("bare", load_balancer_type="application", subnets=[subnet.id])
 ''', "alb-require-waf-or-cloudfront-only", "bare"),
+    "internet-facing NLB open to the world": ('''
+aws.lb.LoadBalancer("tcp", load_balancer_type="network", subnets=[subnet.id],
+                    security_groups=[group("tcp", [HTTPS_FROM_WORLD]).id])
+''', "alb-require-waf-or-cloudfront-only", "tcp"),
+    "internet-facing NLB without a security group": ('''
+aws.lb.LoadBalancer("tcp", load_balancer_type="network", subnets=[subnet.id])
+''', "alb-require-waf-or-cloudfront-only", "tcp"),
+    "Classic Load Balancer on the internet": ('''
+aws.elb.LoadBalancer("classic", subnets=[subnet.id],
+                     security_groups=[group("classic", [HTTPS_FROM_WORLD]).id],
+                     listeners=[{"instance_port": 8080, "instance_protocol": "http", "lb_port": 443,
+                                 "lb_protocol": "https",
+                                 "ssl_certificate_id": "arn:aws:acm:us-east-1:1:certificate/x"}])
+''', "alb-require-waf-or-cloudfront-only", "classic"),
 }
 
 
@@ -152,6 +164,27 @@ def test_private_stores_and_protected_entry_points_pass(program: Program, analyz
     # THEN no exposure policy objects (the bucket policy is computed in preview: the blocks decide)
     assert [v for p in POLICIES for v in violations_of(report, p)] == []
     assert report.cannot_run == ()
+
+
+def test_a_bucket_keeps_s3s_default_block_without_a_resource_for_it(program: Program, analyze: Analyze,
+                                                                     preview: bool) -> None:
+    # GIVEN a bucket with no public access block of its own (S3 blocks public access on new buckets)
+    source = HELPERS + 'aws.s3.BucketV2("uploads")'
+
+    # THEN it is not reported as public
+    assert violations_of(analyze(program(source, preview=preview)), "s3-bucket-disallow-public-access") == []
+
+
+def test_an_account_wide_block_keeps_a_setting_on_that_the_bucket_turns_off(
+        program: Program, analyze: Analyze, preview: bool) -> None:
+    source = HELPERS + '''
+aws.s3.AccountPublicAccessBlock("account", block_public_acls=True, block_public_policy=True,
+                                ignore_public_acls=True, restrict_public_buckets=True)
+bucket = aws.s3.Bucket("uploads")
+aws.s3.BucketPublicAccessBlock("uploads", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
+                               ignore_public_acls=True, restrict_public_buckets=False)
+'''
+    assert violations_of(analyze(program(source, preview=preview)), "s3-bucket-disallow-public-access") == []
 
 
 def test_an_account_wide_public_access_block_covers_every_bucket(program: Program, analyze: Analyze,

@@ -97,8 +97,6 @@ aws.eks.NodeGroup("workers", cluster_name="shop", node_role_arn=role.arn, subnet
 aws.cloudformation.Stack("network", template_body=json.dumps({"Resources": {"Vpc": {
     "Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}}}}))
 ''', "cloudformation-stack-disallow-templates", "network"),
-    "template URL": ('aws.cloudformation.Stack("legacy", template_url="https://s3.amazonaws.com/t/legacy.yaml")',
-                     "cloudformation-stack-disallow-templates", "legacy"),
 }
 
 
@@ -123,3 +121,14 @@ def test_fragile_async_work_kubernetes_and_templates_fail(case: str, program: Pr
 def test_the_eks_message_points_to_fargate(program: Program, analyze: Analyze) -> None:
     report = analyze(program(HELPERS + BAD["EKS cluster"][0], preview=True))
     assert "ECS Fargate" in the_violation(report, "eks-disallow", "shop").message
+
+
+def test_a_vendors_template_by_url_is_not_hand_written(program: Program, analyze: Analyze,
+                                                        preview: bool) -> None:
+    # GIVEN a vendor's published template (an integration's role), deployed by URL
+    source = ('aws.cloudformation.Stack("vendor-integration", capabilities=["CAPABILITY_IAM"], '
+              'template_url="https://vendor-templates.s3.amazonaws.com/integration-role.yaml")')
+
+    # THEN it is not reported as a hand-written template
+    report = analyze(program(source, preview=preview))
+    assert violations_of(report, "cloudformation-stack-disallow-templates") == []

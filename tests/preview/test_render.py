@@ -69,15 +69,32 @@ def test_markdown_puts_the_violations_table_first(prod_preview: Snapshot) -> Non
     # naming the policy and the resource, with pipes escaped and lines joined
     lines = body.splitlines()
     assert lines[0].startswith("### Offline preview of `prod`: ❌ 1 mandatory policy violation")
-    header = lines.index("| Level | Policy | Resource | Message |")
+    header = lines.index("| Level | Policy | Resource | Source | Message |")
     assert header < body.index("<details>")
     rows = lines[header + 2: header + 4]
     target = prod_preview.custom()[0]
     assert rows[0].startswith(f"| **mandatory** | `rule-mandatory` | `{target.name}`")
+    assert f"| `{target.source}` |" in rows[0]
     assert rows[1].startswith(f"| advisory | `rule-advisory` | `{target.name}`")
     assert rows[0].endswith(f"| {target.name} is wrong \\| fix it<br>second line |")
     assert "Policies passed (1)" in body and "`clean-rule`" in body
     assert "off-rule" not in body.split("Policies passed")[1]
+
+
+def test_markdown_links_each_violation_to_the_line_that_registered_its_resource(
+        prod_preview: Snapshot) -> None:
+    # GIVEN a violation on a resource of the shop, rendered in a GitHub Actions job
+    result = PreviewResult(stack="prod", snapshot=prod_preview,
+                           policies=_outcome(prod_preview, "mandatory"))
+    target = prod_preview.custom()[0]
+    assert target.source is not None and target.source.path.startswith("components/")
+
+    # WHEN the comment is rendered with the commit's blob URL
+    body = render_markdown(result, source_url="https://github.com/o/shop/blob/abc123/")
+
+    # THEN the violation's row links the file and line of the program
+    assert (f"[`{target.source}`](https://github.com/o/shop/blob/abc123/{target.source.path}"
+            f"#L{target.source.line})") in body
 
 
 def test_text_groups_violations_by_resource_and_lists_what_passed(prod_preview: Snapshot) -> None:

@@ -95,6 +95,19 @@ def test_pull_requests_run_the_tests_and_post_the_offline_preview() -> None:
     assert preview["permissions"]["pull-requests"] == "write"
 
 
+def test_pull_requests_upload_the_violations_to_code_scanning() -> None:
+    preview = _load("pull-request.yml")["jobs"]["offline-preview"]
+
+    # the preview writes SARIF, and code scanning receives it (one category per stack)
+    assert "--sarif build/preview-${{ matrix.stack }}.sarif" in _runs(preview)
+    [upload] = [s for s in _steps(preview)
+                if str(s.get("uses", "")).startswith("github/codeql-action/upload-sarif@")]
+    assert upload["with"]["sarif_file"] == "build/preview-${{ matrix.stack }}.sarif"
+    assert "${{ matrix.stack }}" in upload["with"]["category"]
+    assert upload["if"].startswith("always()")
+    assert preview["permissions"]["security-events"] == "write"
+
+
 def test_a_pull_request_previews_each_stack_in_its_preview_environment_with_the_pack() -> None:
     job = _load("pull-request.yml")["jobs"]["cloud-preview"]
 
@@ -194,3 +207,38 @@ def test_previews_and_deploys_can_build_the_arm64_images(action: str) -> None:
     assert found
     if "qemu" in action:
         assert "arm64" in found[0]["with"]["platforms"]
+
+
+def test_the_policy_pack_is_published_on_a_tag_after_the_tests_pass() -> None:
+    workflow = _load("release-policy-pack.yml")
+    jobs = workflow["jobs"]
+
+    # a tag policy-pack-v<version> starts it; the tests and lint run first
+    assert workflow["on"]["push"]["tags"] == ["policy-pack-v*"]
+    assert "make test" in _runs(jobs["test"]) and "make lint" in _runs(jobs["test"])
+    publish = jobs["publish"]
+    assert publish["needs"] == "test"
+    # the tag must name the one version (PulumiPolicy.yaml), then the pack's venv, then publish
+    runs = _runs(publish)
+    assert "policies/PulumiPolicy.yaml" in runs and "policy-pack-v$version" in runs
+    assert "pulumi install --cwd policies" in runs
+    [step] = [s for s in _steps(publish) if "pulumi policy publish" in s.get("run", "")]
+    assert step["working-directory"] == "policies"
+    assert step["run"] == 'pulumi policy publish "$PULUMI_ORGANIZATION"'
+    # the token is the environment's short-lived organization token, exchanged from its OIDC token
+    assert publish["environment"] == "policy-pack" and publish["permissions"]["id-token"] == "write"
+    auth = _uses(publish, "pulumi/auth-actions@")[0]
+    assert auth["with"]["requested-token-type"] == "urn:pulumi:token-type:access_token:organization"
+
+
+def test_the_pack_version_lives_in_one_place() -> None:
+    # GIVEN the version of PulumiPolicy.yaml
+    manifest = yaml.safe_load((PROJECT_DIR / "policies" / "PulumiPolicy.yaml").read_text())
+    version = str(manifest["version"])
+
+    # THEN no other file of the pack, and no doc, writes it down again
+    others = [p for p in (PROJECT_DIR / "policies").rglob("*")
+              if p.is_file() and p.name != "PulumiPolicy.yaml" and "venv" not in p.parts
+              and "__pycache__" not in p.parts and version in p.read_text(errors="replace")]
+    others += [p for p in (PROJECT_DIR / "docs").glob("*.md") if f"v{version}" in p.read_text()]
+    assert others == []

@@ -1,5 +1,6 @@
 """Anti-pattern: checkout drops a message on a queue and a worker charges the card later --
-"did we charge the customer or not?"."""
+"did we charge the customer or not?". The worker can charge: its role reads the payment provider's
+API key."""
 
 import json
 
@@ -18,10 +19,12 @@ aws.cloudwatch.MetricAlarm("checkout-events-dlq", comparison_operator="GreaterTh
 role = aws.iam.Role("worker", assume_role_policy=json.dumps({
     "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                             "Principal": {"Service": "lambda.amazonaws.com"}}]}))
-aws.iam.RolePolicy("worker", role=role.id, policy=queue.arn.apply(lambda arn: json.dumps({
-    "Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Resource": arn,
-        "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]}]})))
+stripe_key = aws.secretsmanager.Secret("stripe-api-key", description="Stripe secret API key")
+aws.iam.RolePolicy("worker", role=role.id, policy=pulumi.Output.all(queue.arn, stripe_key.arn).apply(
+    lambda arns: json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Resource": arns[0],
+         "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]},
+        {"Effect": "Allow", "Resource": arns[1], "Action": "secretsmanager:GetSecretValue"}]})))
 worker = aws.lambda_.Function("worker", role=role.arn, runtime="python3.12", architectures=["arm64"],
                               handler="shop.payments.charge_card.handler", timeout=30,
                               code=pulumi.AssetArchive({"shop/__init__.py": pulumi.StringAsset("")}))
