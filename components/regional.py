@@ -31,7 +31,7 @@ import pulumi_aws as aws
 
 from components.alerting import AlarmTopic, AlarmTopicArgs
 from components.cache import ProductCache, ProductCacheArgs
-from components.config import ConfigError, StackConfig
+from components.config import ADMIN_SERVICE, ConfigError, StackConfig
 from components.consumers import QueueConsumer, QueueConsumerArgs
 from components.data_clients import DataClients, DataClientsArgs
 from components.data_common import Protection, ReplicaRegion, arn_in_region
@@ -64,7 +64,7 @@ from components.providers import Tier, TierProviders
 from components.schedules import ScheduledJobs, ScheduledJobsArgs
 from components.search import SearchDomain, SearchDomainArgs
 from components.user_state import GlobalTables, UserStateTables, UserStateTablesArgs
-from components.web import DedicatedRoute, WebServices, WebServicesArgs
+from components.web import DedicatedRoute, OidcAuthentication, WebServices, WebServicesArgs
 
 
 class RegionRole(StrEnum):
@@ -111,6 +111,8 @@ class OriginAccess:
 
     header_name: str
     header_value: pulumi.Input[str]
+    public_base_url: pulumi.Input[str]
+    """https://<the shop's host name>: where sign-in links point (PUBLIC_BASE_URL)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -141,6 +143,10 @@ class RegionalStack:
         return self.cache
 
 
+# Sign-in creates and ends sessions and points them at the shopper's cart (shop.userstate).
+SESSION_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+
+
 def regional_keys(ctx: RegionContext) -> EncryptionKeys:
     """The Region's logs and messaging keys (built before the edge, which may reuse them)."""
     return EncryptionKeys("keys", EncryptionKeysArgs(account_id=ctx.account_id, region=ctx.region),
@@ -165,6 +171,23 @@ def _zones(ctx: RegionContext) -> tuple[str, ...]:
         raise ConfigError(f"Pulumi.{cfg.stack}.yaml: ecommerce:azCount = {cfg.network.az_count} is "
                           f"not allowed: {ctx.region} has {len(names)} available AZs")
     return tuple(names[: cfg.network.az_count])
+
+
+def _admin_authentication(ctx: RegionContext) -> dict[str, OidcAuthentication]:
+    """Staff sign in at the ALB: the provider from config, the client secret read from Secrets
+    Manager (in its own Region) by the program and handed to the ALB only, as a secret."""
+    auth = ctx.cfg.admin_auth
+    if auth is None or ADMIN_SERVICE not in {s.name for s in ctx.cfg.web.services}:
+        return {}
+    secret_region = auth.client_secret_arn.split(":")[3]
+    secret = aws.secretsmanager.get_secret_version_output(
+        secret_id=auth.client_secret_arn,
+        opts=pulumi.InvokeOutputOptions(provider=ctx.providers.get(Tier.WEB, secret_region)))
+    return {ADMIN_SERVICE: OidcAuthentication(
+        issuer=auth.issuer, authorization_endpoint=auth.authorization_endpoint,
+        token_endpoint=auth.token_endpoint, user_info_endpoint=auth.user_info_endpoint,
+        client_id=auth.client_id, client_secret=pulumi.Output.secret(secret.secret_string),
+        scope=auth.scope)}
 
 
 def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
@@ -276,7 +299,8 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
         **({"CACHE_HOST": cache.primary_endpoint, "CACHE_PORT": cache.port.apply(str)}
            if cache else {}),
         **({"CACHE_USER": cache.app_user_name} if cache and cache.app_user_name else {}),
-        "SEARCH_ENDPOINT": search.endpoint, "EVENT_BUS_NAME": bus.bus_name}
+        "SEARCH_ENDPOINT": search.endpoint, "EVENT_BUS_NAME": bus.bus_name,
+        "PUBLIC_BASE_URL": origin.public_base_url}
     web_service_names = {s.name for s in cfg.web.services}
     # Each service logs in to PostgreSQL as its own user through the proxy (IAM, verified TLS);
     # the order service also keeps carts and sessions and charges through the payment provider.
@@ -290,9 +314,28 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
                          env_var="CARTS_TABLE", sid="Carts",
                          actions=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"))
             + table_access(TableRef(user_state.sessions_table_name, user_state.sessions_table_arn),
-                           env_var="SESSIONS_TABLE", sid="Sessions",
-                           actions=("dynamodb:GetItem", "dynamodb:PutItem"))
-            + payment_secret_access(payment_secret_arn))
+                           env_var="SESSIONS_TABLE", sid="Sessions", actions=SESSION_ACTIONS)
+            + payment_secret_access(payment_secret_arn) + email.sender_access())
+    if "storefront" in service_access:  # it serves the sign-in pages (shop.accounts.pages)
+        service_access["storefront"] += (
+            table_access(TableRef(user_state.carts_table_name, user_state.carts_table_arn),
+                         env_var="CARTS_TABLE", sid="SignInCarts",
+                         actions=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"))
+            + table_access(TableRef(user_state.sessions_table_name, user_state.sessions_table_arn),
+                           env_var="SESSIONS_TABLE", sid="SignInSessions", actions=SESSION_ACTIONS)
+            + email.sender_access())
+    authentication = _admin_authentication(ctx)
+    if authentication:
+        auth = ctx.cfg.admin_auth
+        assert auth is not None
+        service_access[ADMIN_SERVICE] += Access(environment={
+            "ADMIN_ROLES_CLAIM": auth.roles_claim, "ADMIN_EDITOR_GROUP": auth.editor_group,
+            "ADMIN_VIEWER_GROUP": auth.viewer_group})
+    # CloudFront sends the shop's host name as Host where the ALB signs staff in: the listener
+    # needs that certificate too (ACM certificates are regional: attached when in this Region).
+    public_certificate = cfg.edge.certificate_arn
+    extra_certificates = [public_certificate] if authentication and public_certificate and \
+        public_certificate.split(":")[3] == ctx.region else []
     web = WebServices("web", WebServicesArgs(
         services=cfg.web.services, image_tag=cfg.web.image_tag, spike_factor=cfg.spike_factor,
         scheduled_scale_outs=cfg.web.scheduled_scale_outs, region=ctx.region,
@@ -310,7 +353,8 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
         # Checkout gets its own target group: its ALB metrics are the checkout SLO's.
         dedicated_routes={"checkout": DedicatedRoute(
             service="order-api", paths=("/api/checkout", "/api/checkout/*"))}
-        if "order-api" in web_service_names else {}),
+        if "order-api" in web_service_names else {},
+        authentication=authentication, extra_certificate_arns=extra_certificates),
         opts=ctx.opts(Tier.WEB))
 
     # --- cross-tier grants ------------------------------------------------------------------------

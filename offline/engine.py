@@ -327,6 +327,10 @@ class OfflineMocks(pulumi.runtime.Mocks):
         simple: dict[str, dict[str, Any]] = {
             "aws:secretsmanager/getRandomPassword:getRandomPassword": {
                 "randomPassword": _digest("random-password", region, length=64), "id": region},
+            # a secret created outside the stack (the admin's OIDC client secret)
+            "aws:secretsmanager/getSecretVersion:getSecretVersion": {
+                "secretString": _digest("secret-string", region, length=40), "versionId": "v1",
+                "versionStages": ["AWSCURRENT"], "id": region},
             # the account that writes ALB access logs in us-east-1
             "aws:elb/getServiceAccount:getServiceAccount": {
                 "id": "127311923021", "arn": "arn:aws:iam::127311923021:root"},

@@ -202,3 +202,12 @@ def test_a_product_change_reaches_the_bus_as_product_updated(
     assert detail.sku == "MUG-BLU" and detail.version == 1 and detail.product.stock == 40
     assert detail.event_id == event_id_for(PRODUCT_UPDATED, "MUG-BLU:1")
     assert aws.depth(aws.queues["fulfillment"]) == 0  # not a fulfillment event
+
+
+def test_the_edge_lets_large_bodies_through_exactly_on_the_import_routes() -> None:
+    """The WAF's exemption from its 8 KB body limit (components/stack.py) names the app's upload routes."""
+    from components.stack import ADMIN_UPLOAD_PATHS
+    from shop.admin.app import app
+
+    posts = {route.path for route in app.routes if "POST" in getattr(route, "methods", set())}
+    assert posts == set(ADMIN_UPLOAD_PATHS)
