@@ -26,7 +26,7 @@ MANDATORY = {
     "security-group-disallow-public-ingress", "cloudfront-distribution-require-waf",
     "alb-require-waf-or-cloudfront-only", "secrets-disallow-plaintext", "iam-policy-disallow-wildcards",
     "sqs-queue-require-dlq", "event-target-require-dlq", "event-source-mapping-require-failure-handling",
-    "cloudformation-stack-disallow-templates",
+    "cloudformation-stack-disallow-templates", "alb-admin-require-authentication",
 }
 ADVISORY = {
     "dynamodb-catalog-disallow", "multi-region-require-trigger", "observability-require-apm-at-scale",
