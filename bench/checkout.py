@@ -482,6 +482,8 @@ def _running_shop(settings: Settings, work_dir: Path) -> Iterator[_Shop]:
         shop_env = {**base_env, **aws_env, "DATABASE_URL": db_url, "EVENT_BUS_NAME": BUS,
                     "CARTS_TABLE": TABLES["carts"], "SESSIONS_TABLE": TABLES["sessions"],
                     "STRIPE_SECRET_ARN": secret_arn, "STRIPE_API_BASE": stripe.url,
+                    # sign-in settings the order service checks at start (no mail is sent here)
+                    "SES_FROM_ADDRESS": "orders@shop.example", "PUBLIC_BASE_URL": "https://shop.example",
                     "POWERTOOLS_SERVICE_NAME": "order-api", "POWERTOOLS_LOG_LEVEL": "WARNING"}
         service = _Child("shop", ["shop"], shop_env, work_dir)
         children.append(service)

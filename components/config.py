@@ -88,6 +88,8 @@ class EdgeConfig:
     origin_certificate_arn: str | None
     """None with a `hosted_zone_id`: the stack issues the certificate (DNS-validated)."""
     waf_rate_limit: int
+    sign_in_rate_limit: int
+    """Sign-in requests (link requests, link redemptions) per 5 minutes per client IP at the WAF."""
     hosted_zone_id: str | None = None
     """The Route 53 zone holding the shop's names: the stack writes its records there."""
 
@@ -99,6 +101,27 @@ SERVICE_APPS = {
 }
 """The ASGI app each known service runs (`module:attribute` under app_code/); another service
 names its own with `app=` in its `services` line."""
+
+
+ADMIN_SERVICE = "admin"
+"""The service whose path the ALB protects with OpenID Connect (docs/admin.md)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AdminAuthConfig:
+    """Staff sign-in at the ALB for the admin service: the OpenID Connect provider and the roles."""
+
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    user_info_endpoint: str
+    client_id: str
+    client_secret_arn: str
+    """Secrets Manager secret whose value is the client secret; the program hands it to the ALB."""
+    scope: str
+    roles_claim: str
+    editor_group: str
+    viewer_group: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -250,6 +273,8 @@ class StackConfig:
     """A restricted provider key that reads payments and cannot charge: what scheduled work may hold."""
     warnings: tuple[str, ...] = ()
     """One line each: what the config asks for that this deployment leaves out, and why."""
+    admin_auth: AdminAuthConfig | None = None
+    """Set when the stack runs the admin service (then required)."""
 
     @property
     def is_prod(self) -> bool:
@@ -636,6 +661,7 @@ def parse_stack_config(raw: Mapping[str, str], *, stack: str,
                                          allowed="a DNS host name"),
         origin_certificate_arn=origin_certificate,
         waf_rate_limit=reader.integer("wafRateLimit", minimum=100, maximum=2_000_000_000),
+        sign_in_rate_limit=reader.integer("signInRateLimit", minimum=10, maximum=2_000_000_000),
         hosted_zone_id=zone)
 
     services = _services(reader)
@@ -708,17 +734,61 @@ def parse_stack_config(raw: Mapping[str, str], *, stack: str,
         raise reader.fail("paymentLookupSecretArn", "is the charging key paymentSecretArn: give "
                                                     "checkout recovery a restricted read-only key")
 
+    admin_auth = _admin_auth(reader, web, edge)
     config = StackConfig(
         stack=stack, environment=environment, region=region, log_retention_days=retention,
         spike_factor=reader.integer("spikeFactor", minimum=1, maximum=100),
         network=network, edge=edge, web=web, data=data, events=events,
         observability=observability, multi_region=multi_region, usage=_usage(reader),
         payment_secret_arn=payment_secret_arn, payment_lookup_secret_arn=payment_lookup_secret_arn,
-        warnings=tuple(warnings))
+        admin_auth=admin_auth, warnings=tuple(warnings))
     unread = set(schema) - reader.read
     if unread:  # every declared key must mean something
         raise KeyError(f"declared in Pulumi.yaml but never read: {', '.join(sorted(unread))}")
     return config
+
+
+_HTTPS_URL = r"https://[A-Za-z0-9.-]+(:\d+)?(/[^\s]*)?"
+_SECRET_ARN = r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+"
+
+
+def _admin_auth(reader: _Reader, web: WebConfig, edge: EdgeConfig) -> AdminAuthConfig | None:
+    """The OpenID Connect settings, required exactly when the admin service runs."""
+    url = {"pattern": _HTTPS_URL, "allowed": "an https:// URL of the identity provider"}
+    values = {
+        "issuer": reader.optional_string("adminOidcIssuer", **url),
+        "authorization_endpoint": reader.optional_string("adminOidcAuthorizationEndpoint", **url),
+        "token_endpoint": reader.optional_string("adminOidcTokenEndpoint", **url),
+        "user_info_endpoint": reader.optional_string("adminOidcUserInfoEndpoint", **url),
+        "client_id": reader.optional_string("adminOidcClientId", pattern=r"[\x21-\x7e]{1,255}",
+                                            allowed="the OIDC client id (printable, no spaces)"),
+        "client_secret_arn": reader.optional_string("adminOidcClientSecretArn", pattern=_SECRET_ARN,
+                                                    allowed="a Secrets Manager secret ARN"),
+    }
+    scope = reader.string("adminOidcScope", pattern=r"[\x21-\x7e]+( [\x21-\x7e]+)*",
+                          allowed="space-separated OAuth scopes, e.g. openid email")
+    group = {"pattern": r"[\x21-\x7e]{1,256}", "allowed": "a group name (printable, no spaces)"}
+    claim = reader.string("adminRolesClaim", pattern=r"[\x21-\x7e]{1,128}",
+                          allowed="the claim that lists the user's groups, e.g. groups")
+    editor, viewer = reader.string("adminEditorGroup", **group), reader.string("adminViewerGroup", **group)
+    if ADMIN_SERVICE not in {s.name for s in web.services}:
+        return None
+    keys = {"issuer": "adminOidcIssuer", "authorization_endpoint": "adminOidcAuthorizationEndpoint",
+            "token_endpoint": "adminOidcTokenEndpoint", "user_info_endpoint": "adminOidcUserInfoEndpoint",
+            "client_id": "adminOidcClientId", "client_secret_arn": "adminOidcClientSecretArn"}
+    for field, key in keys.items():
+        if values[field] is None:
+            raise reader.fail(key, "is missing: the admin service signs staff in with your OpenID "
+                                   "Connect provider at the ALB (docs/admin.md)")
+    if "openid" not in scope.split():
+        raise reader.fail("adminOidcScope", f"= {scope!r} is not allowed: it must include openid")
+    if editor == viewer:
+        raise reader.fail("adminViewerGroup", "must differ from adminEditorGroup")
+    if edge.domain_name is None:
+        raise reader.fail("domainName", "is missing: staff sign-in at the ALB needs the shop's own "
+                                        "host name (the identity provider redirects back to it)")
+    return AdminAuthConfig(scope=scope, roles_claim=claim, editor_group=editor, viewer_group=viewer,
+                           **{k: str(v) for k, v in values.items()})
 
 
 def _usage(reader: _Reader) -> UsageConfig:

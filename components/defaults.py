@@ -14,6 +14,10 @@ ALB_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 CLOUDFRONT_MIN_TLS = "TLSv1.2_2021"
 OPENSEARCH_TLS_POLICY = "Policy-Min-TLS-1-2-2019-07"
 
+# Where an identity provider sends the browser back to an ALB that signs users in (fixed by AWS);
+# the edge must route it to the ALB with the viewer's Host, uncached.
+ALB_OIDC_CALLBACK_PATH = "/oauth2/idpresponse"
+
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum: time to notice and redrive
 LAMBDA_RUNTIME = "python3.12"
 LAMBDA_ARCHITECTURE = "arm64"

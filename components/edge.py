@@ -7,6 +7,14 @@
   origin marks cacheable with `Cache-Control`.
 - CloudFront adds a secret origin header that the ALB's listener rules require, so the ALB answers
   403 to anything that did not come through this distribution (and its WAF).
+- Paths where the ALB signs staff in (`/admin/*`) and the ALB's OIDC callback go to the ALB uncached
+  with every viewer header INCLUDING Host, cookies and query strings: the ALB builds the identity
+  provider's redirect address from Host and sets its session cookie for it. CloudFront then checks
+  the ALB's certificate against that Host, so the ALB's listener also carries the shop's certificate.
+- WAF: the IP reputation list, a rate limit on the API, a tighter one on sign-in (POSTs to
+  `SIGN_IN_PATHS`), then the managed rule groups. The core rule set blocks bodies over 8 KB; where
+  uploads are expected (the catalog import) that rule only labels, and a rule of ours blocks
+  oversized bodies on every other path.
 
 The origin header value. It must be known to CloudFront (a custom origin header) and to the ALB
 (a listener rule condition) at deploy time, stay the same from one `pulumi up` to the next, and
@@ -25,11 +33,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components.defaults import CLOUDFRONT_MIN_TLS, log_group, private_bucket
+from components.defaults import ALB_OIDC_CALLBACK_PATH, CLOUDFRONT_MIN_TLS, log_group, private_bucket
 
 ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
 STATIC_PATH = "/static/*"
@@ -38,11 +47,19 @@ CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 # Every viewer header, cookie and query string except Host: CloudFront then sends the origin's
 # host name, which the ALB's certificate covers, and validates the certificate against it.
 ALL_VIEWER_EXCEPT_HOST_POLICY_ID = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+# Every viewer header (Host included), cookie and query string: where the ALB signs users in.
+ALL_VIEWER_POLICY_ID = "216adef6-5c7f-47e4-b989-5492eafa07d3"
 ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
 # AWS managed rule groups, in evaluation order after the IP reputation list and the rate limit.
 MANAGED_RULE_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
                        "AWSManagedRulesSQLiRuleSet")
 IP_REPUTATION_RULE_GROUP = "AWSManagedRulesAmazonIpReputationList"
+CORE_RULE_SET = "AWSManagedRulesCommonRuleSet"
+BODY_SIZE_RULE = "SizeRestrictions_BODY"  # the core rule set's 8 KB body limit, and its label
+BODY_SIZE_LABEL = "awswaf:managed:aws:core-rule-set:SizeRestrictions_Body"
+SIGN_IN_PATHS = ("/account/sign-in", "/api/sign-in-links", "/api/sessions")
+"""Where shoppers ask for sign-in links and redeem them (shop.accounts): POSTs here are rate-limited
+per client IP by `sign_in_rate_limit` (a test checks the app's routes against this list)."""
 STATIC_MAX_TTL = 365 * 24 * 3600
 STATIC_DEFAULT_TTL = 24 * 3600
 
@@ -67,6 +84,12 @@ class EdgeArgs:
     so the distribution waits until it is issued."""
     rate_limited_path: str = "/api/"
     price_class: str = "PriceClass_100"  # North America and Europe: the shop's customers
+    sign_in_rate_limit: int = 50
+    """Sign-in POSTs per 5 minutes per client IP (the WAF's minimum is 10)."""
+    authenticated_paths: Sequence[str] = ()
+    """Uncached paths where the ALB signs users in: sent with the viewer's Host (see above)."""
+    large_body_paths: Sequence[str] = ()
+    """Paths that accept bodies over the core rule set's 8 KB (uploads); the app limits them."""
 
 
 class Edge(pulumi.ComponentResource):
@@ -94,6 +117,12 @@ class Edge(pulumi.ComponentResource):
         for path in args.uncached_paths:
             if path in ("/*", STATIC_PATH):
                 raise ValueError(f"{name}: {path} cannot be an uncached app path")
+        if not set(args.authenticated_paths) <= set(args.uncached_paths):
+            raise ValueError(f"{name}: authenticated_paths must be uncached paths")
+        if args.authenticated_paths and not args.domain_name:
+            raise ValueError(f"{name}: signing users in at the ALB needs domain_name (the Host sent)")
+        if not 10 <= args.sign_in_rate_limit <= 2_000_000_000:
+            raise ValueError(f"{name}: sign_in_rate_limit must be from 10 to 2000000000")
         super().__init__("ecommerce:edge:Edge", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         in_us_east_1 = pulumi.ResourceOptions(parent=self, provider=args.us_east_1)
@@ -117,7 +146,7 @@ class Edge(pulumi.ComponentResource):
         acl = aws.wafv2.WebAcl(
             name, scope="CLOUDFRONT", default_action={"allow": {}},
             description="Shop edge: managed rule groups and a rate limit on the API",
-            rules=_waf_rules(name, args.waf_rate_limit, args.rate_limited_path),
+            rules=_waf_rules(name, args),
             visibility_config=_visibility(name), opts=in_us_east_1)
         waf_logs = log_group(
             f"{name}-waf", retention_days=args.log_retention_days,
@@ -183,12 +212,17 @@ class Edge(pulumi.ComponentResource):
 
         # -- the distribution -------------------------------------------------------------------
         def app_behaviour(path: str) -> aws.cloudfront.DistributionOrderedCacheBehaviorArgsDict:
+            signs_in = path in args.authenticated_paths or path == ALB_OIDC_CALLBACK_PATH
             return {"path_pattern": path, "target_origin_id": "app",
                     "viewer_protocol_policy": "redirect-to-https", "allowed_methods": ALL_METHODS,
                     "cached_methods": ["GET", "HEAD"], "compress": True,
                     "cache_policy_id": CACHING_DISABLED_POLICY_ID,
-                    "origin_request_policy_id": ALL_VIEWER_EXCEPT_HOST_POLICY_ID,
+                    "origin_request_policy_id": ALL_VIEWER_POLICY_ID if signs_in
+                    else ALL_VIEWER_EXCEPT_HOST_POLICY_ID,
                     "response_headers_policy_id": security_headers.id}
+
+        app_paths = [*args.uncached_paths,
+                     *([ALB_OIDC_CALLBACK_PATH] if args.authenticated_paths else [])]
 
         if args.certificate_arn:
             certificate: aws.cloudfront.DistributionViewerCertificateArgsDict = {
@@ -220,7 +254,7 @@ class Edge(pulumi.ComponentResource):
                  "cached_methods": ["GET", "HEAD"], "compress": True,
                  "cache_policy_id": static_cache.id,
                  "response_headers_policy_id": security_headers.id},
-                *(app_behaviour(path) for path in args.uncached_paths),
+                *(app_behaviour(path) for path in app_paths),
             ],
             default_cache_behavior={
                 "target_origin_id": "app", "viewer_protocol_policy": "redirect-to-https",
@@ -289,22 +323,64 @@ def _visibility(metric: str) -> aws.wafv2.WebAclVisibilityConfigArgsDict:
             "metric_name": metric}
 
 
-def _managed_rule(name: str, group: str, priority: int) -> aws.wafv2.WebAclRuleArgsDict:
+def _managed_rule(name: str, group: str, priority: int,
+                  count_only: Sequence[str] = ()) -> aws.wafv2.WebAclRuleArgsDict:
+    """An AWS managed rule group; the rules named in `count_only` label and count, not block."""
+    statement: dict[str, Any] = {"vendor_name": "AWS", "name": group}
+    if count_only:
+        statement["rule_action_overrides"] = [{"name": rule, "action_to_use": {"count": {}}}
+                                              for rule in count_only]
     return {"name": group, "priority": priority, "override_action": {"none": {}},
-            "statement": {"managed_rule_group_statement": {"vendor_name": "AWS", "name": group}},
+            "statement": {"managed_rule_group_statement": statement},  # type: ignore[typeddict-item]
             "visibility_config": _visibility(f"{name}-{group}")}
 
 
-def _waf_rules(name: str, rate_limit: int, path: str) -> list[aws.wafv2.WebAclRuleArgsDict]:
-    """IP reputation first (cheapest), then the API rate limit, then the managed rule groups."""
-    rate: aws.wafv2.WebAclRuleArgsDict = {
-        "name": "api-rate-limit", "priority": 1, "action": {"block": {}},
-        "statement": {"rate_based_statement": {
-            "limit": rate_limit, "aggregate_key_type": "IP", "evaluation_window_sec": 300,
-            "scope_down_statement": {"byte_match_statement": {
-                "search_string": path, "positional_constraint": "STARTS_WITH",
-                "field_to_match": {"uri_path": {}},
-                "text_transformations": [{"priority": 0, "type": "LOWERCASE"}]}}}},
-        "visibility_config": _visibility(f"{name}-api-rate-limit")}
-    return [_managed_rule(name, IP_REPUTATION_RULE_GROUP, 0), rate,
-            *(_managed_rule(name, group, 2 + i) for i, group in enumerate(MANAGED_RULE_GROUPS))]
+# Statements as plain dicts: the provider's typed dicts differ by nesting level for the same shape.
+Statement = dict[str, Any]
+
+
+def _starts_with(path: str) -> Statement:
+    return {"byte_match_statement": {
+        "search_string": path, "positional_constraint": "STARTS_WITH", "field_to_match": {"uri_path": {}},
+        "text_transformations": [{"priority": 0, "type": "LOWERCASE"}]}}
+
+
+def _any_path(paths: Sequence[str]) -> Statement:
+    if len(paths) == 1:
+        return _starts_with(paths[0])
+    return {"or_statement": {"statements": [_starts_with(path) for path in paths]}}
+
+
+def _rule(rule: str, priority: int, statement: Statement, metric: str) -> Any:
+    return {"name": rule, "priority": priority, "action": {"block": {}}, "statement": statement,
+            "visibility_config": _visibility(metric)}
+
+
+def _per_ip(limit: int, scope: Statement) -> Statement:
+    return {"rate_based_statement": {"limit": limit, "aggregate_key_type": "IP",
+                                     "evaluation_window_sec": 300, "scope_down_statement": scope}}
+
+
+def _waf_rules(name: str, args: EdgeArgs) -> list[aws.wafv2.WebAclRuleArgsDict]:
+    """IP reputation first (cheapest), then the rate limits, then the managed rule groups."""
+    sign_in_posts: Statement = {"and_statement": {"statements": [
+        {"byte_match_statement": {"search_string": "POST", "positional_constraint": "EXACTLY",
+                                  "field_to_match": {"method": {}},
+                                  "text_transformations": [{"priority": 0, "type": "NONE"}]}},
+        _any_path(SIGN_IN_PATHS)]}}
+    rules: list[aws.wafv2.WebAclRuleArgsDict] = [
+        _managed_rule(name, IP_REPUTATION_RULE_GROUP, 0),
+        _rule("api-rate-limit", 1, _per_ip(args.waf_rate_limit, _starts_with(args.rate_limited_path)),
+              f"{name}-api-rate-limit"),
+        _rule("sign-in-rate-limit", 2, _per_ip(args.sign_in_rate_limit, sign_in_posts),
+              f"{name}-sign-in-rate-limit")]
+    first = len(rules)
+    rules += [_managed_rule(name, group, first + index,
+                            [BODY_SIZE_RULE] if group == CORE_RULE_SET and args.large_body_paths else [])
+              for index, group in enumerate(MANAGED_RULE_GROUPS)]
+    if args.large_body_paths:  # the core rule set only labelled oversized bodies: block them elsewhere
+        rules.append(_rule("oversized-body", first + len(MANAGED_RULE_GROUPS), {"and_statement": {
+            "statements": [{"label_match_statement": {"scope": "LABEL", "key": BODY_SIZE_LABEL}},
+                           {"not_statement": {"statement": _any_path(args.large_body_paths)}}]}},
+            f"{name}-oversized-body"))
+    return rules

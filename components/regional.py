@@ -38,7 +38,7 @@ import pulumi_aws as aws
 
 from components.alerting import AlarmTopic, AlarmTopicArgs
 from components.cache import ProductCache, ProductCacheArgs
-from components.config import ConfigError, StackConfig
+from components.config import ADMIN_SERVICE, ConfigError, StackConfig
 from components.consumers import QueueConsumer, QueueConsumerArgs
 from components.data_clients import DataClients, DataClientsArgs
 from components.data_common import Protection, ReplicaRegion, arn_in_region
@@ -74,7 +74,7 @@ from components.providers import Tier, TierProviders
 from components.schedules import ScheduledJobs, ScheduledJobsArgs
 from components.search import SearchDomain, SearchDomainArgs
 from components.user_state import GlobalTables, UserStateTables, UserStateTablesArgs
-from components.web import DedicatedRoute, WebServices, WebServicesArgs
+from components.web import DedicatedRoute, OidcAuthentication, WebServices, WebServicesArgs
 
 
 class RegionRole(StrEnum):
@@ -123,6 +123,11 @@ class OriginAccess:
 
     header_name: str
     header_value: pulumi.Input[str]
+    public_base_url: pulumi.Input[str]
+    """https://<the shop's host name>: where sign-in links point (PUBLIC_BASE_URL)."""
+    edge_certificate_arn: pulumi.Input[str] | None = None
+    """CloudFront's certificate for the shop's host name (an ACM certificate in us-east-1)."""
+    edge_certificate_region: str = "us-east-1"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -156,6 +161,10 @@ class RegionalStack:
         return self.cache
 
 
+# Sign-in creates and ends sessions and points them at the shopper's cart (shop.userstate).
+SESSION_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+
+
 def regional_keys(ctx: RegionContext) -> EncryptionKeys:
     """The Region's logs and messaging keys (built before the edge, which may reuse them)."""
     return EncryptionKeys("keys", EncryptionKeysArgs(account_id=ctx.account_id, region=ctx.region),
@@ -180,6 +189,20 @@ def _origin_certificate(ctx: RegionContext) -> pulumi.Input[str]:
     return certificate
 
 
+def _shop_certificate_here(ctx: RegionContext, origin: OriginAccess) -> list[pulumi.Input[str]]:
+    """A certificate for the shop's host name in this Region, for the ALB's listener: CloudFront's
+    when it is in this Region (ACM certificates are regional), else, with the stack's zone, one the
+    stack issues here."""
+    edge = ctx.cfg.edge
+    if origin.edge_certificate_arn is not None and origin.edge_certificate_region == ctx.region:
+        return [origin.edge_certificate_arn]
+    if edge.domain_name and edge.hosted_zone_id and ctx.role is RegionRole.PRIMARY:
+        return [ValidatedCertificate("shop-certificate", ValidatedCertificateArgs(
+            domain_name=edge.domain_name, hosted_zone_id=edge.hosted_zone_id),
+            opts=ctx.opts(Tier.EDGE)).certificate_arn]
+    return []
+
+
 def _zones(ctx: RegionContext) -> tuple[str, ...]:
     cfg = ctx.cfg
     names = aws.get_availability_zones(
@@ -188,6 +211,23 @@ def _zones(ctx: RegionContext) -> tuple[str, ...]:
         raise ConfigError(f"Pulumi.{cfg.stack}.yaml: ecommerce:azCount = {cfg.network.az_count} is "
                           f"not allowed: {ctx.region} has {len(names)} available AZs")
     return tuple(names[: cfg.network.az_count])
+
+
+def _admin_authentication(ctx: RegionContext) -> dict[str, OidcAuthentication]:
+    """Staff sign in at the ALB: the provider from config, the client secret read from Secrets
+    Manager (in its own Region) by the program and handed to the ALB only, as a secret."""
+    auth = ctx.cfg.admin_auth
+    if auth is None or ADMIN_SERVICE not in {s.name for s in ctx.cfg.web.services}:
+        return {}
+    secret_region = auth.client_secret_arn.split(":")[3]
+    secret = aws.secretsmanager.get_secret_version_output(
+        secret_id=auth.client_secret_arn,
+        opts=pulumi.InvokeOutputOptions(provider=ctx.providers.get(Tier.WEB, secret_region)))
+    return {ADMIN_SERVICE: OidcAuthentication(
+        issuer=auth.issuer, authorization_endpoint=auth.authorization_endpoint,
+        token_endpoint=auth.token_endpoint, user_info_endpoint=auth.user_info_endpoint,
+        client_id=auth.client_id, client_secret=pulumi.Output.secret(secret.secret_string),
+        scope=auth.scope)}
 
 
 def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
@@ -309,7 +349,8 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
         **({"CACHE_HOST": cache.primary_endpoint, "CACHE_PORT": cache.port.apply(str)}
            if cache else {}),
         **({"CACHE_USER": cache.app_user_name} if cache and cache.app_user_name else {}),
-        "SEARCH_ENDPOINT": search.endpoint, "EVENT_BUS_NAME": bus.bus_name}
+        "SEARCH_ENDPOINT": search.endpoint, "EVENT_BUS_NAME": bus.bus_name,
+        "PUBLIC_BASE_URL": origin.public_base_url}
     web_service_names = {s.name for s in cfg.web.services}
     # Each service logs in to PostgreSQL as its own user through the proxy (IAM, verified TLS);
     # the order service also keeps carts and sessions and charges through the payment provider.
@@ -323,9 +364,26 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
                          env_var="CARTS_TABLE", sid="Carts",
                          actions=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"))
             + table_access(TableRef(user_state.sessions_table_name, user_state.sessions_table_arn),
-                           env_var="SESSIONS_TABLE", sid="Sessions",
-                           actions=("dynamodb:GetItem", "dynamodb:PutItem"))
-            + payment_secret_access(payment_secret_arn))
+                           env_var="SESSIONS_TABLE", sid="Sessions", actions=SESSION_ACTIONS)
+            + payment_secret_access(payment_secret_arn) + email.sender_access())
+    if "storefront" in service_access:  # it serves the sign-in pages (shop.accounts.pages)
+        service_access["storefront"] += (
+            table_access(TableRef(user_state.carts_table_name, user_state.carts_table_arn),
+                         env_var="CARTS_TABLE", sid="SignInCarts",
+                         actions=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"))
+            + table_access(TableRef(user_state.sessions_table_name, user_state.sessions_table_arn),
+                           env_var="SESSIONS_TABLE", sid="SignInSessions", actions=SESSION_ACTIONS)
+            + email.sender_access())
+    authentication = _admin_authentication(ctx)
+    if authentication:
+        auth = ctx.cfg.admin_auth
+        assert auth is not None
+        service_access[ADMIN_SERVICE] += Access(environment={
+            "ADMIN_ROLES_CLAIM": auth.roles_claim, "ADMIN_EDITOR_GROUP": auth.editor_group,
+            "ADMIN_VIEWER_GROUP": auth.viewer_group})
+    # CloudFront sends the shop's host name as Host where the ALB signs staff in: the listener
+    # needs that certificate too (ACM certificates are regional: attached when in this Region).
+    extra_certificates = _shop_certificate_here(ctx, origin) if authentication else []
     web = WebServices("web", WebServicesArgs(
         services=cfg.web.services, spike_factor=cfg.spike_factor,
         images=ImageSettings(source=cfg.web.image_source,
@@ -345,7 +403,8 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
         # Checkout gets its own target group: its ALB metrics are the checkout SLO's.
         dedicated_routes={"checkout": DedicatedRoute(
             service="order-api", paths=("/api/checkout", "/api/checkout/*"))}
-        if "order-api" in web_service_names else {}),
+        if "order-api" in web_service_names else {},
+        authentication=authentication, extra_certificate_arns=extra_certificates),
         opts=ctx.opts(Tier.WEB))
 
     # --- cross-tier grants ------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alerting import AlarmTopic, AlarmTopicArgs
-from components.config import MultiRegionConfig, StackConfig
+from components.config import ADMIN_SERVICE, MultiRegionConfig, StackConfig
 from components.data_common import ReplicaRegion
 from components.dns import DomainAlias, DomainAliasArgs, ValidatedCertificate, ValidatedCertificateArgs
 from components.edge import Edge, EdgeArgs
@@ -51,6 +51,9 @@ from components.regional import (
     build_region,
     regional_keys,
 )
+
+ADMIN_UPLOAD_PATHS = ("/admin/api/imports", "/admin/import")
+"""The admin's catalog import (a CSV over the WAF's 8 KB body check; shop.admin.app)."""
 
 TRIGGER_TAG = "multi-region-trigger"
 """Every resource of the secondary Region names the business trigger (its providers' default
@@ -104,16 +107,23 @@ def build_shop(cfg: StackConfig) -> Shop:
         certificate = ValidatedCertificate("edge-certificate", ValidatedCertificateArgs(
             domain_name=cfg.edge.domain_name, hosted_zone_id=zone),
             opts=providers.opts(Tier.EDGE, region=EDGE_REGION)).certificate_arn
+    admin_paths = [s.path for s in cfg.web.services if s.name == ADMIN_SERVICE]
     edge = Edge("edge", EdgeArgs(
         account_id=account_id, origin_domain_name=cfg.edge.origin_domain_name,
         uncached_paths=[s.path for s in cfg.web.services if s.path != "/*"],
+        authenticated_paths=admin_paths if cfg.admin_auth else [],
+        large_body_paths=ADMIN_UPLOAD_PATHS if admin_paths else (),
+        sign_in_rate_limit=cfg.edge.sign_in_rate_limit,
         waf_rate_limit=cfg.edge.waf_rate_limit, log_retention_days=cfg.log_retention_days,
         waf_logs_kms_key_arn=edge_keys.logs_key_arn,
         us_east_1=providers.get(Tier.EDGE, region=EDGE_REGION),
         domain_name=cfg.edge.domain_name, certificate_arn=certificate),
         opts=providers.opts(Tier.EDGE))
     origin = OriginAccess(header_name=edge.origin_verify_header_name,
-                          header_value=edge.origin_verify_header_value)
+                          header_value=edge.origin_verify_header_value,
+                          public_base_url=f"https://{cfg.edge.domain_name}" if cfg.edge.domain_name
+                          else pulumi.Output.concat("https://", edge.distribution_domain_name),
+                          edge_certificate_arn=certificate, edge_certificate_region=EDGE_REGION)
     if zone and cfg.edge.domain_name:
         DomainAlias("shop-domain", DomainAliasArgs(
             hosted_zone_id=zone, domain_name=cfg.edge.domain_name,

@@ -24,6 +24,12 @@ endpoint) and `OTEL_EXPORTER_OTLP_HEADERS` as a Secrets Manager reference (the s
 vendor's header in OTLP's `name=value` form), so the app's OpenTelemetry SDK exports straight to the
 APM with the standard variables, whatever the vendor.
 
+Staff sign-in: a service given an `OidcAuthentication` (the admin) gets an `authenticate-oidc` action
+before its forward, so the ALB signs staff in with the company's OpenID Connect provider and hands
+the service their claims signed in `x-amzn-oidc-data`; its rule also takes the ALB's callback path.
+The service learns the ALB's ARN, the issuer and the client id (ALB_ARN, OIDC_ISSUER,
+OIDC_CLIENT_ID) to verify that token. The client secret reaches the ALB only (a secret input).
+
 Secrets reach containers only as Secrets Manager references (`secrets` in the task definition,
 fetched by the execution role); a plain environment variable whose name looks like a secret is
 refused before any resource is made.
@@ -43,6 +49,7 @@ import pulumi_aws as aws
 
 from components.config import ScheduledScaleOut, ServiceSpec
 from components.defaults import (
+    ALB_OIDC_CALLBACK_PATH,
     ALB_TLS_POLICY,
     ApmSettings,
     Statement,
@@ -93,6 +100,22 @@ class DedicatedRoute:
 
 
 @dataclass(frozen=True, kw_only=True)
+class OidcAuthentication:
+    """The OpenID Connect provider the ALB signs a service's users in with (authenticate-oidc)."""
+
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    user_info_endpoint: str
+    client_id: str
+    client_secret: pulumi.Input[str]
+    """Secret: handed to the ALB only."""
+    scope: str = "openid email"
+    session_timeout_seconds: int = 8 * 3600
+    """A working day; the ALB's default is 7 days."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class WebServicesArgs:
     services: Sequence[ServiceSpec]
     spike_factor: int
@@ -127,6 +150,11 @@ class WebServicesArgs:
     dedicated_routes: Mapping[str, DedicatedRoute] = field(default_factory=dict)
     images: ImageSettings = ImageSettings()
     """Where the services' images come from: built from app_code/ (default) or prebuilt."""
+    authentication: Mapping[str, OidcAuthentication] = field(default_factory=dict)
+    """Per service name: users sign in at the ALB before any request reaches the service."""
+    extra_certificate_arns: Sequence[pulumi.Input[str]] = ()
+    """More certificates for the HTTPS listener (e.g. the shop's own host name, which CloudFront
+    sends as Host on the paths where the ALB signs staff in)."""
 
 
 class DeploymentRolledBack(pulumi.RunError):
@@ -249,6 +277,9 @@ class WebServices(pulumi.ComponentResource):
             default_actions=[{"type": "fixed-response", "fixed_response": {
                 "content_type": "text/plain", "message_body": "Forbidden", "status_code": "403"}}],
             opts=child)
+        for cert_index, certificate_arn in enumerate(args.extra_certificate_arns):
+            aws.lb.ListenerCertificate(f"{name}-https-{cert_index + 1}", listener_arn=https.arn,
+                                       certificate_arn=certificate_arn, opts=child)
         aws.lb.Listener(
             f"{name}-http", load_balancer_arn=alb.arn, port=80, protocol="HTTP",
             default_actions=[{"type": "redirect", "redirect": {
@@ -266,10 +297,15 @@ class WebServices(pulumi.ComponentResource):
         self.min_tasks, self.max_tasks, self.autoscaling_targets = {}, {}, {}
 
         def header_rule(rule_name: str, priority: int, paths: Sequence[str],
-                        target_group: aws.lb.TargetGroup) -> aws.lb.ListenerRule:
+                        target_group: aws.lb.TargetGroup,
+                        authentication: OidcAuthentication | None = None) -> aws.lb.ListenerRule:
+            actions: list[aws.lb.ListenerRuleActionArgsDict] = [
+                {"type": "forward", "target_group_arn": target_group.arn}]
+            if authentication is not None:
+                actions = [_authenticate(authentication), {**actions[0], "order": 2}]
+                paths = [*paths, ALB_OIDC_CALLBACK_PATH]
             return aws.lb.ListenerRule(
-                rule_name, listener_arn=https.arn, priority=priority,
-                actions=[{"type": "forward", "target_group_arn": target_group.arn}],
+                rule_name, listener_arn=https.arn, priority=priority, actions=actions,
                 conditions=[{"path_pattern": {"values": list(paths)}},
                             {"http_header": {"http_header_name": args.origin_header_name,
                                              "values": [args.origin_header_value]}}],
@@ -315,7 +351,8 @@ class WebServices(pulumi.ComponentResource):
                 priority = 50_000  # the ALB's last rule: everything else that carries the header
             else:
                 priority = 100 + 10 * index  # config order: list more specific paths first
-            rules = [header_rule(svc, priority, [spec.path], target_group)]
+            authentication = args.authentication.get(spec.name)
+            rules = [header_rule(svc, priority, [spec.path], target_group, authentication)]
             load_balancers: list[aws.ecs.ServiceLoadBalancerArgsDict] = [
                 {"target_group_arn": target_group.arn, "container_name": spec.name,
                  "container_port": spec.port}]
@@ -341,7 +378,8 @@ class WebServices(pulumi.ComponentResource):
                 container_definitions=_container_definitions(
                     spec, image=image,
                     log_group_name=logs_group.name, region=args.region, apm=args.apm,
-                    environment=args.environment.get(spec.name, {}), secrets=secrets),
+                    environment={**args.environment.get(spec.name, {}),
+                                 **_verification_env(alb.arn, authentication)}, secrets=secrets),
                 tags=workload_tags(spec.name), opts=child)
             minimum, maximum = capacity(spec, args.spike_factor)
             service = aws.ecs.Service(
@@ -426,7 +464,8 @@ def _validate(name: str, args: WebServicesArgs) -> None:
     if any(s.min_tasks < 2 for s in args.services):
         raise ValueError(f"{name}: every service runs at least two tasks (one per AZ)")
     for kind, per_service in (("environment", args.environment), ("secrets", args.secrets),
-                              ("task_permissions", args.task_permissions)):
+                              ("task_permissions", args.task_permissions),
+                              ("authentication", args.authentication)):
         unknown = set(per_service) - set(names)
         if unknown:
             raise ValueError(f"{name}: {kind} names unknown services {sorted(unknown)}")
@@ -438,7 +477,8 @@ def _validate(name: str, args: WebServicesArgs) -> None:
             if looks_secret(variable):
                 raise ValueError(f"{name}: {service} environment variable {variable} looks like a "
                                  "secret: pass it in `secrets` as a Secrets Manager ARN")
-            if variable.startswith(("OTEL_", "UVICORN_")) or variable in ("PORT", "SERVICE_NAME"):
+            if variable.startswith(("OTEL_", "UVICORN_")) or \
+                    variable in ("PORT", "SERVICE_NAME", *_VERIFICATION_ENV):
                 raise ValueError(f"{name}: {service} environment variable {variable} is set by "
                                  "the web tier")
         overlap = set(variables) & set(args.secrets.get(service, {}))
@@ -454,6 +494,27 @@ def _validate(name: str, args: WebServicesArgs) -> None:
         if not route.paths or len(route.paths) > 4:
             raise ValueError(f"{name}: dedicated route {route_name} needs 1 to 4 paths (the "
                              "ALB allows 5 condition values and the origin header takes one)")
+
+
+_VERIFICATION_ENV = ("ALB_ARN", "OIDC_ISSUER", "OIDC_CLIENT_ID")
+
+
+def _authenticate(auth: OidcAuthentication) -> aws.lb.ListenerRuleActionArgsDict:
+    """Sign the user in with the provider (redirect, code exchange, session cookie) before forwarding."""
+    return {"type": "authenticate-oidc", "order": 1, "authenticate_oidc": {
+        "issuer": auth.issuer, "authorization_endpoint": auth.authorization_endpoint,
+        "token_endpoint": auth.token_endpoint, "user_info_endpoint": auth.user_info_endpoint,
+        "client_id": auth.client_id, "client_secret": auth.client_secret, "scope": auth.scope,
+        "on_unauthenticated_request": "authenticate",
+        "session_timeout": auth.session_timeout_seconds}}
+
+
+def _verification_env(alb_arn: pulumi.Output[str],
+                      auth: OidcAuthentication | None) -> dict[str, pulumi.Input[str]]:
+    """What the service needs to verify the ALB's signed claims (shop.admin.identity)."""
+    if auth is None:
+        return {}
+    return dict(zip(_VERIFICATION_ENV, (alb_arn, auth.issuer, auth.client_id), strict=True))
 
 
 def _service_secrets(args: WebServicesArgs, service: str) -> dict[str, SecretRef]:

@@ -144,6 +144,11 @@ def build(snapshot: Snapshot) -> Diagram:
     ids = _node_ids(snapshot, drawn)
     nodes = {urn: Node(ids[urn], urn, snapshot.by_urn(urn).name, kind) for urn, kind in drawn.items()}
     edges = _edges(snapshot, set(drawn)) | _origin_edges(snapshot)
+    # A service that knows the load balancer in front of it (to check what it signed) does not
+    # "use" it: the request arrow already joins them.
+    flows = {(a, b) for a, b, style, _ in edges if style == "flow"}
+    edges = {(a, b, style, label) for a, b, style, label in edges
+             if not (style == "uses" and (b, a) in flows)}
     connected = {urn for a, b, _, _ in edges for urn in (a, b)}
     nodes = {urn: node for urn, node in nodes.items()  # a bucket nothing reads from (logs) is noise
              if node.kind.label != "S3 bucket" or urn in connected}
@@ -179,6 +184,9 @@ def _ends(resource: Resource, spec: str) -> tuple[str, ...]:
     return (resource.urn,) if spec == SELF else resource.property_dependencies.get(spec, ())
 
 
+_LISTENER_RULES = ("aws:lb/listenerRule:ListenerRule", "aws:alb/listenerRule:ListenerRule")
+
+
 def _rule_label(resource: Resource) -> str:
     """The detail-types an EventBridge rule matches, e.g. `order.placed`."""
     pattern = resource.inputs.get("eventPattern")
@@ -190,11 +198,23 @@ def _rule_label(resource: Resource) -> str:
     return ", ".join(t for t in types if isinstance(t, str)) if isinstance(types, list) else ""
 
 
+_AUTHENTICATE_ACTIONS = {"authenticate-oidc": "staff sign-in (OIDC)",
+                         "authenticate-cognito": "sign-in (Cognito)"}
+
+
+def _listener_rule_label(resource: Resource) -> str:
+    """How a listener rule authenticates before it forwards, e.g. `staff sign-in (OIDC)`."""
+    actions = resource.inputs.get("actions")
+    kinds = [a.get("type") for a in actions if isinstance(a, dict)] if isinstance(actions, list) else []
+    return next((_AUTHENTICATE_ACTIONS[k] for k in kinds if k in _AUTHENTICATE_ACTIONS), "")
+
+
 def _edges(snapshot: Snapshot, drawn: set[str]) -> set[tuple[str, str, str, str]]:
     """Edges between drawn resources, collapsing the glue resources they pass through."""
     graph: dict[str, set[tuple[str, str, str]]] = {}
     for resource in snapshot:
-        label = _rule_label(resource) if resource.type == "aws:cloudwatch/eventRule:EventRule" else ""
+        label = _rule_label(resource) if resource.type == "aws:cloudwatch/eventRule:EventRule" else \
+            _listener_rule_label(resource) if resource.type in _LISTENER_RULES else ""
         dead_letter = _schedule_dead_letter_queues(snapshot, resource, drawn)
         for source_spec, target_spec, style in _FLOWS.get(resource.type, ()):
             for source in _ends(resource, source_spec):

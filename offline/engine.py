@@ -398,6 +398,10 @@ class OfflineMocks(pulumi.runtime.Mocks):
         simple: dict[str, dict[str, Any]] = {
             "aws:secretsmanager/getRandomPassword:getRandomPassword": {
                 "randomPassword": _digest("random-password", region, length=64), "id": region},
+            # a secret created outside the stack (the admin's OIDC client secret)
+            "aws:secretsmanager/getSecretVersion:getSecretVersion": {
+                "secretString": _digest("secret-string", region, length=40), "versionId": "v1",
+                "versionStages": ["AWSCURRENT"], "id": region},
             # the account that writes ALB access logs in us-east-1
             "aws:elb/getServiceAccount:getServiceAccount": {
                 "id": "127311923021", "arn": "arn:aws:iam::127311923021:root"},
@@ -476,11 +480,16 @@ def source_location(request: Any, project_dir: Path) -> SourceLocation | None:
     return None
 
 
+SECRET_VALUE_INVOKE = "aws:secretsmanager/getSecretVersion:getSecretVersion"
+"""The data source that reads a secret's value: whoever previews the program needs that secret."""
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: OfflineMocks, project_dir: Path = PROJECT_DIR) -> None:
         super().__init__(mocks)
         self.recorded: list[Resource] = []
         self.invoked: list[str] = []  # data-source tokens, in call order (what a preview reads)
+        self.secrets_read: list[str] = []  # the secrets whose values the program reads
         self.mocks_impl = mocks
         self.project_dir = project_dir.resolve()
 
@@ -494,6 +503,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def Invoke(self, request: Any) -> Any:  # noqa: N802 - the gRPC method's name
         self.invoked.append(request.tok)
+        if request.tok == SECRET_VALUE_INVOKE:
+            secret = plain(request.args).get("secretId")
+            if isinstance(secret, str):
+                self.secrets_read.append(secret)
         return super().Invoke(request)
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method's name
@@ -544,6 +557,7 @@ class Snapshot:
     config: dict[str, str]
     project: str = PROJECT
     invokes: tuple[str, ...] = ()  # the data sources the program called, each once, sorted
+    secrets_read: tuple[str, ...] = ()  # the secrets whose values it read (getSecretVersion), sorted
     warnings: tuple[str, ...] = ()
     """What the program logged with `pulumi.log.warn`, in order (the CLI's "Diagnostics")."""
     stack_outputs: struct_pb2.Struct = field(default_factory=struct_pb2.Struct, repr=False, compare=False)
@@ -720,5 +734,6 @@ def _run(stack: str, preview: bool, overrides: Mapping[str, Any] | None, program
     return Snapshot(stack=stack, preview=preview, resources=tuple(monitor.recorded),
                     outputs=outputs, config=config, project=project_name(project_dir),
                     invokes=tuple(sorted(set(monitor.invoked))), warnings=tuple(diagnostics.warnings),
+                    secrets_read=tuple(sorted(set(monitor.secrets_read))),
                     stack_outputs=stack_outputs)
 

@@ -90,6 +90,7 @@ def describe(snapshot: Snapshot) -> dict[str, Any]:
         "defaultTags": _default_tags(snapshot),
         "types": sorted({r.type for r in snapshot.custom() if not r.type.startswith("pulumi:")}),
         "invokes": sorted(snapshot.invokes),
+        "secretsRead": list(snapshot.secrets_read),
         "names": {t: sorted(set(p)) for t, p in sorted(names.items())},
         "managedPolicyArns": sorted(attached),
     }

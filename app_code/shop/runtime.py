@@ -16,6 +16,7 @@ from shop.settings import Settings
 from shop.userstate import CartStore, SessionStore
 
 if TYPE_CHECKING:  # imported where used, so a consumer's cold start never loads the payment client
+    from shop.accounts.service import AccountService
     from shop.checkout import CheckoutService
     from shop.outbox import OutboxRelay
     from shop.payments import PaymentGateway
@@ -73,6 +74,15 @@ class Runtime:
     @cached_property
     def sessions(self) -> SessionStore:
         return SessionStore(self.dynamodb.Table(self.settings.require("sessions_table")))
+
+    @cached_property
+    def accounts(self) -> AccountService:
+        from shop.accounts.service import AccountService, LinkMailer
+
+        mailer = LinkMailer(self.ses, from_address=self.settings.require("ses_from_address"),
+                            configuration_set=self.settings.ses_configuration_set)
+        return AccountService(self.db, self.sessions, self.carts, mailer,
+                              base_url=self.settings.require("public_base_url"))
 
     @cached_property
     def gateway(self) -> PaymentGateway:

@@ -45,6 +45,17 @@ class Settings:
     stripe_secret_arn: str = ""
     stripe_api_base: str = ""
     payment_timeout_seconds: float = 10.0
+    # Accounts: sign-in links point at the shop's public address.
+    public_base_url: str = ""
+    # The admin service: the ALB that authenticates staff (OIDC) and signs their claims.
+    alb_arn: str = ""
+    alb_public_keys_url: str = ""
+    """Where the ALB's signing keys are served; empty: the Region's public-key endpoint."""
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    admin_roles_claim: str = ""
+    admin_editor_group: str = ""
+    admin_viewer_group: str = ""
     # Behaviour.
     relay_after_commit: bool = True
     abandoned_cart_after_hours: int = 24
@@ -81,6 +92,14 @@ class Settings:
             stripe_secret_arn=env.get("STRIPE_SECRET_ARN", ""),
             stripe_api_base=env.get("STRIPE_API_BASE", ""),
             payment_timeout_seconds=number("PAYMENT_TIMEOUT_SECONDS", 10.0),
+            public_base_url=env.get("PUBLIC_BASE_URL", "").rstrip("/"),
+            alb_arn=env.get("ALB_ARN", ""),
+            alb_public_keys_url=env.get("ALB_PUBLIC_KEYS_URL", "").rstrip("/"),
+            oidc_issuer=env.get("OIDC_ISSUER", ""),
+            oidc_client_id=env.get("OIDC_CLIENT_ID", ""),
+            admin_roles_claim=env.get("ADMIN_ROLES_CLAIM", ""),
+            admin_editor_group=env.get("ADMIN_EDITOR_GROUP", ""),
+            admin_viewer_group=env.get("ADMIN_VIEWER_GROUP", ""),
             relay_after_commit=_flag(env.get("RELAY_AFTER_COMMIT", "true")),
             abandoned_cart_after_hours=int(number("ABANDONED_CART_AFTER_HOURS", 24)),
             stranded_checkout_after_seconds=int(number("STRANDED_CHECKOUT_AFTER_SECONDS", 120)),

@@ -3,6 +3,11 @@
 Table keys (the data tier creates the tables): carts hash key `cart_id` (S), sessions hash key
 `session_id` (S, the SHA-256 of the bearer token, so the table never holds a usable token). TTL
 deletion is lazy, so reads also treat an item past `expires_at` as absent.
+
+A session belongs to a customer or to a guest (a random id that owns the carts a shopper fills
+before signing in; signing in merges them into the account's cart, see shop.accounts), and names
+the shopper's current cart. The API reads the token from `Authorization: Bearer <token>`; the pages
+read it from the `SESSION_COOKIE` cookie.
 """
 
 from __future__ import annotations
@@ -21,10 +26,31 @@ from botocore.exceptions import ClientError
 Clock = Callable[[], float]
 MAX_QUANTITY = 99
 MAX_LINES = 50
+SESSION_COOKIE = "__Host-session"
+"""The pages' session cookie (HttpOnly, Secure, SameSite=Lax, Path=/). The `__Host-` prefix makes a
+browser refuse it unless it is Secure, host-only and for `/`, so no subdomain can plant one."""
+SESSION_TTL_SECONDS = 7 * 24 * 3600
+TOKEN_BYTES = 32  # 256-bit session tokens
+GUEST_PREFIX = "guest-"
+"""A guest's id (the owner of the carts a shopper fills before signing in) starts with this."""
+
+
+def is_guest(owner: str) -> bool:
+    return owner.startswith(GUEST_PREFIX)
 
 
 class CartConflict(Exception):
     """The cart cannot be changed: not the caller's, expired, or already checked out."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Session:
+    """Whose session it is (a customer, or a guest id that owns carts), and the shopper's cart."""
+
+    customer_id: str
+    guest: bool
+    cart_id: str | None
+    expires_at: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,6 +113,54 @@ class CartStore:
             raise
         return _cart(result["Attributes"])
 
+    def adopt(self, cart_id: str, *, from_owner: str, to_owner: str) -> Cart | None:
+        """Hand an open cart of `from_owner` (a guest) to `to_owner`; None if it is not one."""
+        now = int(self._clock())
+        try:
+            result = self._table.update_item(
+                Key={"cart_id": cart_id}, ReturnValues="ALL_NEW",
+                UpdateExpression="SET customer_id = :to, updated_at = :now, expires_at = :expires",
+                ConditionExpression="customer_id = :from AND #status = :open AND expires_at > :now",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":to": to_owner, ":from": from_owner, ":open": "open",
+                                           ":now": now, ":expires": now + self._ttl})
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise
+        return _cart(result["Attributes"])
+
+    def merge(self, source: Cart, into: Cart) -> Cart:
+        """Add `source`'s lines to `into` (same owner check as any change), then close `source`.
+
+        Quantities add up to MAX_QUANTITY; lines past MAX_LINES are left out. The target is written
+        first: if closing the source then fails, the shopper sees the lines twice, never none.
+        """
+        merged = {sku: int(q) for sku, q in into.items.items()}
+        for sku, raw in sorted(source.items.items()):
+            if sku not in merged and len(merged) >= MAX_LINES:
+                continue
+            merged[sku] = min(MAX_QUANTITY, merged.get(sku, 0) + int(raw))
+        now = int(self._clock())
+        try:
+            result = self._table.update_item(
+                Key={"cart_id": into.cart_id}, ReturnValues="ALL_NEW",
+                UpdateExpression="SET #items = :items, updated_at = :now, expires_at = :expires "
+                                 "REMOVE reminded_at",
+                ConditionExpression="customer_id = :owner AND #status = :open AND expires_at > :now",
+                ExpressionAttributeNames={"#items": "items", "#status": "status"},
+                ExpressionAttributeValues={":items": merged, ":owner": into.customer_id, ":open": "open",
+                                           ":now": now, ":expires": now + self._ttl})
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise CartConflict(into.cart_id) from error
+            raise
+        self._table.update_item(
+            Key={"cart_id": source.cart_id}, UpdateExpression="SET #status = :merged, merged_into = :into",
+            ConditionExpression="#status = :open", ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":merged": "merged", ":into": into.cart_id, ":open": "open"})
+        return _cart(result["Attributes"])
+
     def mark_ordered(self, cart_id: str, order_id: str) -> None:
         self._table.update_item(
             Key={"cart_id": cart_id}, UpdateExpression="SET #status = :ordered, order_id = :order",
@@ -147,23 +221,56 @@ def _digest(token: str) -> str:
 
 
 class SessionStore:
-    def __init__(self, table: Any, *, ttl_seconds: int = 7 * 24 * 3600, clock: Clock = time.time) -> None:
+    def __init__(self, table: Any, *, ttl_seconds: int = SESSION_TTL_SECONDS,
+                 clock: Clock = time.time) -> None:
         self._table = table
         self._ttl = ttl_seconds
         self._clock = clock
 
-    def create(self, customer_id: str) -> str:
-        """A new bearer token for the customer; only its digest is stored."""
-        token = secrets.token_urlsafe(32)
+    @property
+    def ttl_seconds(self) -> int:
+        return self._ttl
+
+    def create(self, customer_id: str, *, guest: bool = False, cart_id: str | None = None) -> str:
+        """A new 256-bit bearer token for the customer (or guest); only its digest is stored."""
+        token = secrets.token_urlsafe(TOKEN_BYTES)
         now = int(self._clock())
-        self._table.put_item(Item={"session_id": _digest(token), "customer_id": customer_id,
-                                   "created_at": now, "expires_at": now + self._ttl})
+        item: dict[str, Any] = {"session_id": _digest(token), "customer_id": customer_id, "guest": guest,
+                                "created_at": now, "expires_at": now + self._ttl}
+        if cart_id:
+            item["cart_id"] = cart_id
+        self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(session_id)")
         return token
 
-    def customer_for(self, token: str) -> str | None:
+    def session(self, token: str) -> Session | None:
+        """The live session of this token, or None (unknown, expired, revoked or malformed)."""
         if not token or len(token) > 256:
             return None
         item = self._table.get_item(Key={"session_id": _digest(token)}, ConsistentRead=True).get("Item")
         if item is None or int(item.get("expires_at", 0)) <= self._clock():
             return None
-        return str(item["customer_id"])
+        cart_id = item.get("cart_id")
+        return Session(customer_id=str(item["customer_id"]), guest=bool(item.get("guest", False)),
+                       cart_id=str(cart_id) if cart_id else None, expires_at=int(item["expires_at"]))
+
+    def customer_for(self, token: str) -> str | None:
+        """The customer (or guest) id of a live session, or None."""
+        session = self.session(token)
+        return session.customer_id if session else None
+
+    def set_cart(self, token: str, cart_id: str) -> None:
+        """Make `cart_id` the session's current cart (the session must still exist)."""
+        try:
+            self._table.update_item(
+                Key={"session_id": _digest(token)}, UpdateExpression="SET cart_id = :cart",
+                ConditionExpression="attribute_exists(session_id) AND expires_at > :now",
+                ExpressionAttributeValues={":cart": cart_id, ":now": int(self._clock())})
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise KeyError("the session has ended") from error
+            raise
+
+    def revoke(self, token: str) -> None:
+        """End the session now (sign-out, or the guest session replaced at sign-in)."""
+        if token and len(token) <= 256:
+            self._table.delete_item(Key={"session_id": _digest(token)})

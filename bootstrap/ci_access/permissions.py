@@ -101,6 +101,8 @@ INVOKE_READS: Mapping[str, tuple[str, ...]] = {
     "aws:secretsmanager/getRandomPassword:getRandomPassword": ("secretsmanager:GetRandomPassword",),
     "aws:ssm/getParameter:getParameter": ("ssm:GetParameter",),
     "aws:ecr/getAuthorizationToken:getAuthorizationToken": ("ecr:GetAuthorizationToken",),
+    # only on the secrets the program names (StackInventory.secrets_read), never on "*"
+    "aws:secretsmanager/getSecretVersion:getSecretVersion": ("secretsmanager:GetSecretValue",),
 }
 # The only parameters the program reads are AWS's public ones (the Powertools layer ARN):
 # the preview role must not read the account's own parameters, which may hold secrets.
@@ -133,6 +135,9 @@ class StackInventory:
     invokes: tuple[str, ...]
     names: Mapping[str, tuple[str, ...]]
     managed_policy_arns: tuple[str, ...]
+    secrets_read: tuple[str, ...] = ()
+    """The secrets whose values the program reads while it runs (e.g. the admin's OIDC client
+    secret, which it hands to the ALB): the only secrets a preview may read."""
 
     @classmethod
     def parse(cls, stack: str, entry: Mapping[str, Any]) -> StackInventory:
@@ -140,7 +145,8 @@ class StackInventory:
                    default_tags=dict(entry["defaultTags"]), types=tuple(entry["types"]),
                    invokes=tuple(entry["invokes"]),
                    names={t: tuple(p) for t, p in entry["names"].items()},
-                   managed_policy_arns=tuple(entry["managedPolicyArns"]))
+                   managed_policy_arns=tuple(entry["managedPolicyArns"]),
+                   secrets_read=tuple(entry.get("secretsRead", ())))
 
     def named(self, *types: str) -> list[str]:
         return sorted({pattern for t in types for pattern in self.names.get(t, ())})
@@ -192,10 +198,12 @@ def _document(statements: Sequence[Mapping[str, Any]]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, indent=2)
 
 
-def _read_statements(invokes: Iterable[str], regions: Sequence[str]) -> list[dict[str, Any]]:
+def _read_statements(invokes: Iterable[str], regions: Sequence[str],
+                     secrets: Iterable[str] = ()) -> list[dict[str, Any]]:
     actions = invoke_reads(invokes)
     parameters = [a for a in actions if a.startswith("ssm:")]
-    others = [a for a in actions if not a.startswith("ssm:")]
+    secret_values = [a for a in actions if a == "secretsmanager:GetSecretValue"]
+    others = [a for a in actions if a not in parameters and a not in secret_values]
     statements: list[dict[str, Any]] = []
     if others:
         statements.append({"Sid": "PreviewDataSources", "Effect": "Allow", "Action": others,
@@ -203,13 +211,17 @@ def _read_statements(invokes: Iterable[str], regions: Sequence[str]) -> list[dic
     if parameters:
         statements.append({"Sid": "PublicParameters", "Effect": "Allow", "Action": parameters,
                            "Resource": [PUBLIC_PARAMETERS.format(region=r) for r in regions]})
+    if secret_values and sorted(set(secrets)):
+        statements.append({"Sid": "SecretsTheProgramReads", "Effect": "Allow",
+                           "Action": secret_values, "Resource": sorted(set(secrets))})
     return statements
 
 
 def preview_policy(inventories: Sequence[StackInventory]) -> str:
     """Read-only: the data sources a preview of any of these stacks calls, nothing else."""
     regions = sorted({r for inv in inventories for r in inv.regions})
-    return _document(_read_statements({i for inv in inventories for i in inv.invokes}, regions))
+    return _document(_read_statements({i for inv in inventories for i in inv.invokes}, regions,
+                                      [s for inv in inventories for s in inv.secrets_read]))
 
 
 def _scopes(service: str, inventory: StackInventory, account: str) -> list[str]:
@@ -276,7 +288,7 @@ def deploy_policy(inventory: StackInventory, account: str) -> str:
     """What `pulumi up` of this stack needs: its services on its resources, and its reads
     (one document; deploy_policies splits it to fit IAM's size quota)."""
     managed = services(inventory)
-    statements = _read_statements(inventory.invokes, inventory.regions)
+    statements = _read_statements(inventory.invokes, inventory.regions, inventory.secrets_read)
     for service in managed:
         if service == "iam":
             statements.extend(_iam_statements(inventory, account))

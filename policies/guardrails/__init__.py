@@ -10,6 +10,7 @@ from __future__ import annotations
 from pulumi_policy import Policy
 
 from . import (
+    admin_auth,
     architecture,
     availability,
     budget,
@@ -32,5 +33,5 @@ POLICIES: list[Policy] = [
     *eks.POLICIES, *availability.POLICIES, *payments.POLICIES, *cardholder_data.POLICIES,
     *encryption.POLICIES, *exposure.POLICIES, *entry_points.POLICIES, *secrets.POLICIES,
     *iam.POLICIES, *resilience.POLICIES, *cloudformation.POLICIES, *architecture.POLICIES,
-    *operations.POLICIES, *budget.POLICIES,
+    *operations.POLICIES, *budget.POLICIES, *admin_auth.POLICIES,
 ]

@@ -52,7 +52,7 @@ os.environ.update({
     "DATABASE_URL": DATABASE_URL, "EVENT_BUS_NAME": BUS, "CARTS_TABLE": TABLES["carts"],
     "SESSIONS_TABLE": TABLES["sessions"], "IDEMPOTENCY_TABLE": TABLES["idempotency"],
     "SES_FROM_ADDRESS": FROM_ADDRESS, "POWERTOOLS_SERVICE_NAME": "shop-tests",
-    "DB_POOL_MAX_SIZE": "4",
+    "DB_POOL_MAX_SIZE": "4", "PUBLIC_BASE_URL": "https://shop.example.com",
 })
 
 from moto import mock_aws  # noqa: E402  (after the environment, as in Lambda)
@@ -100,7 +100,7 @@ def _close_handler_runtimes() -> None:
 # Children before parents: emptied with DELETE, which beats TRUNCATE on tables this small.
 APP_TABLES = ("fulfillment_requests", "analytics_events", "co_purchases", "co_purchase_events", "email_log",
               "daily_sales", "outbox", "order_items", "orders", "payment_attempts", "checkouts", "products",
-              "customers")
+              "customers", "sign_in_links", "catalog_audit", "catalog_imports", "categories")
 
 CATALOG = [("TEE-BLK-M", "Black tee, M", 2500, "USD"), ("MUG-WHT", "White mug", 1200, "USD"),
            ("CAP-RED", "Red cap", 1800, "USD"), ("EUR-ONLY", "Imported scarf", 3000, "EUR")]

@@ -164,7 +164,7 @@ def login(role: str) -> Any:
 
 @pytest.mark.parametrize(("role", "allowed", "refused"), [
     ("order_api", "SELECT count(*) FROM products", "UPDATE products SET price_cents = 1"),
-    ("storefront", "SELECT count(*) FROM products", "SELECT count(*) FROM customers"),
+    ("storefront", "SELECT count(*) FROM products", "SELECT count(*) FROM orders"),
     ("admin", "UPDATE products SET name = name WHERE false", "DELETE FROM orders"),
     ("outbox_relay", "UPDATE outbox SET published_at = now() WHERE false", "SELECT count(*) FROM orders"),
     ("analytics", "SELECT count(*) FROM analytics_events", "INSERT INTO orders DEFAULT VALUES"),

@@ -24,13 +24,19 @@ def test_every_workload_the_infrastructure_names_has_a_login_role(db: Db) -> Non
     ("order_api", "orders", "INSERT"), ("order_api", "outbox", "INSERT"),
     ("outbox_relay", "outbox", "UPDATE"), ("analytics", "analytics_events", "INSERT"),
     ("sales_rollup", "daily_sales", "DELETE"), ("email", "customers", "SELECT"),
+    # sign-in: the order API's JSON routes and the storefront's pages find or create the customer
+    ("order_api", "sign_in_links", "UPDATE"), ("storefront", "sign_in_links", "INSERT"),
+    ("storefront", "customers", "INSERT"), ("admin", "catalog_imports", "INSERT"),
+    ("admin", "catalog_audit", "INSERT"), ("admin", "categories", "UPDATE"),
 ])
 def test_a_workload_may_do_what_its_code_does(db: Db, role: str, table: str, action: str) -> None:
     assert privilege(db, role, table, action)
 
 
 @pytest.mark.parametrize(("role", "table", "action"), [
-    ("analytics", "orders", "INSERT"), ("storefront", "customers", "SELECT"),
+    ("analytics", "orders", "INSERT"), ("storefront", "orders", "SELECT"),
+    ("storefront", "customers", "DELETE"), ("storefront", "products", "UPDATE"),
+    ("admin", "sign_in_links", "SELECT"), ("admin", "catalog_audit", "UPDATE"),
     ("outbox_relay", "orders", "SELECT"), ("email", "payment_attempts", "SELECT"),
     ("fulfillment", "outbox", "INSERT"), ("order_api", "products", "UPDATE"),
 ])

@@ -139,3 +139,37 @@ def test_the_config_reference_documents_every_declared_key() -> None:
     declared = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
     missing = [key for key in declared if f"`{key}`" not in reference]
     assert not missing, f"docs/config.md does not describe {missing}"
+
+
+# -- staff sign-in for the admin service --------------------------------------------------------
+
+
+def test_both_stacks_sign_staff_in_with_their_oidc_provider() -> None:
+    for stack in ("prod", "staging"):
+        auth = load(stack).admin_auth
+        assert auth is not None and auth.issuer.startswith("https://")
+        assert auth.client_secret_arn.startswith("arn:aws:secretsmanager:")
+        assert (auth.scope, auth.roles_claim, auth.editor_group, auth.viewer_group) == (
+            "openid email", "groups", "shop-editors", "shop-viewers")  # the Pulumi.yaml defaults
+
+
+@pytest.mark.parametrize(("overrides", "expected"), [
+    ({"adminOidcIssuer": ""}, "ecommerce:adminOidcIssuer is missing"),
+    ({"adminOidcClientSecretArn": ""}, "ecommerce:adminOidcClientSecretArn is missing"),
+    ({"adminOidcTokenEndpoint": "http://login.example.com/token"}, "adminOidcTokenEndpoint = "),
+    ({"adminOidcClientSecretArn": "my-secret"}, "a Secrets Manager secret ARN"),
+    ({"adminOidcScope": "email profile"}, "it must include openid"),
+    ({"adminViewerGroup": "shop-editors"}, "must differ from adminEditorGroup"),
+    ({"domainName": "", "certificateArn": ""}, "ecommerce:domainName is missing"),
+])
+def test_a_bad_or_missing_admin_sign_in_setting_is_one_line(overrides: dict, expected: str) -> None:
+    with pytest.raises(ConfigError, match="^Pulumi.prod.yaml: ") as raised:
+        load("prod", **overrides)
+    assert expected in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_without_the_admin_service_no_provider_is_needed() -> None:
+    services = [line for line in load("prod").web.services if line.name != "admin"]
+    lines = [f"{s.name} path={s.path}" for s in services]
+    cfg = load("prod", services=lines, adminOidcIssuer="", adminOidcClientSecretArn="")
+    assert cfg.admin_auth is None

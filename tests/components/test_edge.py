@@ -8,12 +8,17 @@ import json
 import pytest
 from google.protobuf import json_format
 
+from components.defaults import ALB_OIDC_CALLBACK_PATH
 from components.edge import (
     ALL_VIEWER_EXCEPT_HOST_POLICY_ID,
+    ALL_VIEWER_POLICY_ID,
+    BODY_SIZE_LABEL,
     CACHING_DISABLED_POLICY_ID,
     ORIGIN_VERIFY_HEADER,
+    SIGN_IN_PATHS,
 )
-from offline.engine import Resource, Snapshot, run_program
+from components.stack import ADMIN_UPLOAD_PATHS
+from offline.engine import Resource, Snapshot, run_program, stack_config
 
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
@@ -192,9 +197,13 @@ def test_staging_serves_its_own_domain_with_tls_1_2_2021_too(staging: Snapshot) 
 
 @pytest.fixture(scope="module")
 def staging_changed() -> Snapshot:
-    """Staging after someone removes its domain and tightens the rate limit."""
+    """Staging after someone removes its domain (and the admin, whose sign-in needs it) and tightens
+    the rate limit."""
+    services = [line for line in json.loads(stack_config("staging")[0]["ecommerce:services"])
+                if not line.startswith("admin ")]
     return run_program("staging", overrides={"ecommerce:domainName": "",
                                              "ecommerce:certificateArn": "",
+                                             "ecommerce:services": services,
                                              "ecommerce:wafRateLimit": 500})
 
 
@@ -249,7 +258,7 @@ def test_the_web_acl_guards_the_distribution_from_us_east_1(stack: str, request)
 
 def rate_rule(snapshot: Snapshot) -> dict:
     (acl,) = snapshot.of_type(WEB_ACL)
-    (rule,) = [r for r in acl.inputs["rules"] if "rateBasedStatement" in r["statement"]]
+    (rule,) = [r for r in acl.inputs["rules"] if r["name"] == "api-rate-limit"]
     return rule
 
 
@@ -268,6 +277,58 @@ def test_the_rate_limit_blocks_per_ip_on_the_api_only(prod: Snapshot) -> None:
 def test_the_rate_limit_follows_the_config(staging: Snapshot, staging_changed: Snapshot) -> None:
     assert rate_rule(staging)["statement"]["rateBasedStatement"]["limit"] == 2000  # the default
     assert rate_rule(staging_changed)["statement"]["rateBasedStatement"]["limit"] == 500
+
+
+def waf_rule(snapshot: Snapshot, name: str) -> dict:
+    (acl,) = snapshot.of_type(WEB_ACL)
+    (rule,) = [r for r in acl.inputs["rules"] if r["name"] == name]
+    return rule
+
+
+def paths_of(statement: dict) -> set[str]:
+    """The URI prefixes a scope-down statement matches (one byte match, or an OR of them)."""
+    if "orStatement" in statement:
+        return {path for s in statement["orStatement"]["statements"] for path in paths_of(s)}
+    match = statement["byteMatchStatement"]
+    assert match["positionalConstraint"] == "STARTS_WITH" and "uriPath" in match["fieldToMatch"]
+    return {match["searchString"]}
+
+
+def test_sign_in_posts_are_rate_limited_per_ip_more_tightly_than_the_api(prod: Snapshot) -> None:
+    rule = waf_rule(prod, "sign-in-rate-limit")
+    statement = rule["statement"]["rateBasedStatement"]
+    assert rule["action"] == {"block": {}} and statement["aggregateKeyType"] == "IP"
+    assert statement["limit"] == 50 < rate_rule(prod)["statement"]["rateBasedStatement"]["limit"]
+    method, paths = statement["scopeDownStatement"]["andStatement"]["statements"]
+    assert method["byteMatchStatement"]["searchString"] == "POST"
+    assert "method" in method["byteMatchStatement"]["fieldToMatch"]
+    assert paths_of(paths) == set(SIGN_IN_PATHS)
+    assert rule["priority"] < waf_rule(prod, "AWSManagedRulesCommonRuleSet")["priority"]
+
+
+def test_only_the_catalog_import_may_send_a_body_over_8_kb(prod: Snapshot) -> None:
+    core = waf_rule(prod, "AWSManagedRulesCommonRuleSet")
+    overrides = core["statement"]["managedRuleGroupStatement"]["ruleActionOverrides"]
+    assert overrides == [{"name": "SizeRestrictions_BODY", "actionToUse": {"count": {}}}]
+    rule = waf_rule(prod, "oversized-body")
+    assert rule["action"] == {"block": {}} and rule["priority"] > core["priority"]
+    label, exempt = rule["statement"]["andStatement"]["statements"]
+    assert label["labelMatchStatement"] == {"scope": "LABEL", "key": BODY_SIZE_LABEL}
+    assert paths_of(exempt["notStatement"]["statement"]) == set(ADMIN_UPLOAD_PATHS)
+    priorities = [r["priority"] for r in prod.of_type(WEB_ACL)[0].inputs["rules"]]
+    assert len(priorities) == len(set(priorities))
+
+
+def test_the_admin_and_the_oidc_callback_reach_the_alb_uncached_with_the_viewers_host(
+        prod: Snapshot) -> None:
+    distribution = distribution_of(prod)
+    for path in ("/admin/*", ALB_OIDC_CALLBACK_PATH):
+        found = behaviour(distribution, path)
+        assert found["targetOriginId"] == "app"
+        assert found["cachePolicyId"] == CACHING_DISABLED_POLICY_ID
+        assert found["originRequestPolicyId"] == ALL_VIEWER_POLICY_ID  # Host, cookies, query strings
+        assert "POST" in found["allowedMethods"]
+    assert behaviour(distribution, "/api/*")["originRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST_POLICY_ID
 
 
 def test_waf_logs_go_to_an_encrypted_aws_waf_logs_group_in_us_east_1(prod: Snapshot) -> None:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from components.config import ServiceSpec
+from components.defaults import ALB_OIDC_CALLBACK_PATH
 from components.web import (
     OTEL_COLLECTOR,
     SecretRef,
@@ -95,9 +96,13 @@ def target_of(snapshot: Snapshot, service: Resource) -> Resource:
     return target
 
 
+def forward_of(rule: Resource) -> dict:
+    (forward,) = [a for a in rule.inputs["actions"] if a["type"] == "forward"]
+    return forward
+
+
 def rule_forwarding_to(snapshot: Snapshot, target_group_arn: str) -> Resource:
-    (rule,) = [r for r in web_children(snapshot, RULE)
-               if r.inputs["actions"][0]["targetGroupArn"] == target_group_arn]
+    (rule,) = [r for r in web_children(snapshot, RULE) if forward_of(r)["targetGroupArn"] == target_group_arn]
     return rule
 
 
@@ -212,7 +217,8 @@ def test_paths_route_to_their_services_and_the_storefront_takes_the_rest(prod: S
         rule = rule_forwarding_to(prod, balancer["targetGroupArn"])
         (paths,) = [c["pathPattern"]["values"] for c in rule.inputs["conditions"]
                     if "pathPattern" in c]
-        assert paths == [settings["path"]]
+        signs_in = [ALB_OIDC_CALLBACK_PATH] if name == "admin" else []  # the IdP's way back
+        assert paths == [settings["path"], *signs_in]
         priorities[settings["path"]] = rule.inputs["priority"]
     assert priorities["/*"] == max(r.inputs["priority"] for r in web_children(prod, RULE))
     assert set(priorities) == {"/*", "/api/*", "/admin/*"}
@@ -544,3 +550,55 @@ def test_references_to_secrets_are_plain_environment() -> None:
     assert looks_secret("STRIPE_SECRET")
     assert health_path(ServiceSpec(name="x", path="/api/*", cpu=256, memory=512, app=APP)) == \
         "/api/health"
+
+
+# -- staff sign-in at the ALB ---------------------------------------------------------------------
+
+
+def test_the_admin_rule_signs_staff_in_with_the_configured_oidc_provider_before_forwarding(
+        prod: Snapshot) -> None:
+    cfg = prod.config
+    admin = service_named(prod, "admin")
+    rule = rule_forwarding_to(prod, admin.inputs["loadBalancers"][0]["targetGroupArn"])
+    authenticate, forward = sorted(rule.inputs["actions"], key=lambda a: a["order"])
+    assert (authenticate["type"], forward["type"]) == ("authenticate-oidc", "forward")
+    oidc = authenticate["authenticateOidc"]
+    assert oidc["issuer"] == cfg["ecommerce:adminOidcIssuer"]
+    assert oidc["clientId"] == cfg["ecommerce:adminOidcClientId"]
+    assert oidc["authorizationEndpoint"] == cfg["ecommerce:adminOidcAuthorizationEndpoint"]
+    assert oidc["tokenEndpoint"] == cfg["ecommerce:adminOidcTokenEndpoint"]
+    assert oidc["userInfoEndpoint"] == cfg["ecommerce:adminOidcUserInfoEndpoint"]
+    assert oidc["onUnauthenticatedRequest"] == "authenticate" and "openid" in oidc["scope"].split()
+    assert oidc["sessionTimeout"] <= 12 * 3600
+
+
+def test_the_client_secret_reaches_the_alb_only_and_only_as_a_secret(prod: Snapshot) -> None:
+    from tests.components.test_edge import is_secret_somewhere
+
+    admin = service_named(prod, "admin")
+    rule = rule_forwarding_to(prod, admin.inputs["loadBalancers"][0]["targetGroupArn"])
+    secret = next(a for a in rule.inputs["actions"] if a["type"] == "authenticate-oidc")[
+        "authenticateOidc"]["clientSecret"]
+    assert secret and is_secret_somewhere(rule, secret)  # read from Secrets Manager, kept secret
+    carriers = [r for r in prod.custom() if secret in json.dumps(r.inputs)]
+    assert carriers == [rule]  # no task definition, no environment, nothing else
+    assert secret not in json.dumps(prod.outputs)
+
+
+def test_the_admin_learns_what_it_needs_to_verify_the_signed_claims(prod: Snapshot) -> None:
+    [alb] = web_children(prod, ALB)
+    env = {v["name"]: v["value"] for v in app_container(task_of(prod, service_named(prod, "admin")))[
+        "environment"]}
+    assert env["ALB_ARN"] == alb.outputs["arn"]
+    assert env["OIDC_ISSUER"] == prod.config["ecommerce:adminOidcIssuer"]
+    assert env["OIDC_CLIENT_ID"] == prod.config["ecommerce:adminOidcClientId"]
+    assert (env["ADMIN_ROLES_CLAIM"], env["ADMIN_EDITOR_GROUP"], env["ADMIN_VIEWER_GROUP"]) == (
+        "groups", "shop-editors", "shop-viewers")
+    others = app_container(task_of(prod, service_named(prod, "storefront")))["environment"]
+    assert "ALB_ARN" not in {v["name"] for v in others}
+
+
+def test_the_listener_also_serves_the_shops_own_certificate(prod: Snapshot) -> None:
+    (extra,) = web_children(prod, "aws:lb/listenerCertificate:ListenerCertificate")
+    assert extra.inputs["listenerArn"] == listener(prod, 443).outputs["arn"]
+    assert extra.inputs["certificateArn"] == prod.config["ecommerce:certificateArn"]

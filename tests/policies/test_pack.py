@@ -28,7 +28,7 @@ MANDATORY = {
     "alb-require-waf-or-cloudfront-only", "api-entry-point-require-waf", "secrets-disallow-plaintext",
     "stack-outputs-disallow-secrets", "iam-policy-disallow-wildcards",
     "sqs-queue-require-dlq", "event-target-require-dlq", "event-source-mapping-require-failure-handling",
-    "cloudformation-stack-disallow-templates",
+    "cloudformation-stack-disallow-templates", "alb-admin-require-authentication",
 }
 ADVISORY = {
     "dynamodb-catalog-disallow", "multi-region-require-trigger", "observability-require-apm-at-scale",

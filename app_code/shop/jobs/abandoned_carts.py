@@ -17,7 +17,7 @@ from psycopg.types.json import Jsonb
 from shop.events import CART_ABANDONED, SOURCES, CartAbandoned, event_id_for, rfc3339
 from shop.runtime import Runtime
 from shop.settings import Settings
-from shop.userstate import quantities
+from shop.userstate import is_guest, quantities
 
 SETTINGS = Settings.from_env()
 runtime = Runtime(SETTINGS, db_max_size=1)
@@ -28,6 +28,8 @@ def queue_reminders(runtime: Runtime, *, idle_seconds: int, now: datetime | None
     moment = now or datetime.now(UTC)
     queued = 0
     for cart in runtime.carts.stale_open_carts(idle_seconds=idle_seconds):
+        if is_guest(cart.customer_id):  # nobody to remind: a guest has no address
+            continue
         try:
             lines = quantities(cart)
         except ValueError:

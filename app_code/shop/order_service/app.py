@@ -6,7 +6,9 @@ Routes (all JSON, behind the ALB's /api/*):
   GET  /api/carts/{cart_id}                the cart
   PUT  /api/carts/{cart_id}/items/{sku}    set a line's quantity (0 removes it)
   POST /api/checkout                       price, charge, place the order (see docs/checkout.md)
-The caller authenticates with `Authorization: Bearer <session token>`.
+  /api/sign-in-links, /api/sessions...     accounts and sessions (shop.accounts.api, docs/accounts.md)
+The caller authenticates with `Authorization: Bearer <session token>`; a guest session may fill
+carts, only a signed-in customer may check out.
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from shop.accounts import api as accounts_api
 from shop.checkout import CheckoutError, CheckoutRequest
 from shop.logs import install_redaction
 from shop.order_service.middleware import GuardRequests, without_input
 from shop.runtime import Runtime
 from shop.settings import Settings
-from shop.userstate import MAX_QUANTITY, Cart, CartConflict
+from shop.userstate import MAX_QUANTITY, Cart, CartConflict, Session
 
 SETTINGS = Settings.from_env()
 logger = Logger(service="order-api")
@@ -85,7 +88,7 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = runtime_factory() if runtime_factory else Runtime(SETTINGS)
         runtime.db.open()
-        _ = runtime.checkout, runtime.sessions  # resolve secrets and clients before serving
+        _ = runtime.checkout, runtime.sessions, runtime.accounts  # resolve secrets and clients before serving
         app.state.runtime = runtime
         try:
             yield
@@ -94,18 +97,20 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None) -> FastAPI:
 
     app = FastAPI(title="order-api", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(GuardRequests)
+    app.include_router(accounts_api.router)
 
     def runtime_of(request: Request) -> Runtime:
         return request.app.state.runtime
 
-    def customer_of(request: Request) -> str:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        customer = None
-        if scheme.lower() == "bearer":
-            customer = runtime_of(request).sessions.customer_for(token.strip())
-        if customer is None:
+    def session_of(request: Request) -> tuple[str, Session]:
+        token = accounts_api.bearer(request)
+        session = runtime_of(request).sessions.session(token) if token else None
+        if session is None:
             raise ApiError(401, "unauthenticated", "a valid session token is required")
-        return customer
+        return token, session
+
+    def customer_of(request: Request) -> str:
+        return session_of(request)[1].customer_id
 
     def parse(raw: bytes, model: type[BaseModel]) -> Any:
         try:
@@ -143,7 +148,11 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None) -> FastAPI:
 
     @app.post("/api/carts", status_code=201)
     def create_cart(request: Request) -> dict[str, Any]:
-        return _cart_body(runtime_of(request).carts.create(customer_of(request)))
+        token, session = session_of(request)
+        runtime = runtime_of(request)
+        cart = runtime.carts.create(session.customer_id)
+        runtime.accounts.remember_cart(token, session, cart.cart_id)
+        return _cart_body(cart)
 
     @app.get("/api/carts/{cart_id}")
     def get_cart(cart_id: CartId, request: Request) -> dict[str, Any]:
@@ -165,7 +174,10 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None) -> FastAPI:
 
     @app.post("/api/checkout")
     def checkout(request: Request, background: BackgroundTasks, raw: RawBody) -> JSONResponse:
-        customer = customer_of(request)
+        _, session = session_of(request)
+        if session.guest:
+            raise ApiError(403, "sign_in_required", "sign in to check out: your cart comes with you")
+        customer = session.customer_id
         body: CheckoutIn = parse(raw, CheckoutIn)
         runtime = runtime_of(request)
         result = runtime.checkout.checkout(

@@ -1,0 +1,7 @@
+"""Customer accounts: passwordless sign-in by emailed link, guest sessions, sign-out (docs/accounts.md).
+
+- `service`: the rules (links, throttling, sessions, merging a guest's cart into the account's).
+- `api`: the JSON routes the order service serves under /api/.
+- `pages`: the HTML sign-in pages, an APIRouter the storefront includes.
+- `csrf`: the double-submit token the pages' forms carry.
+"""

@@ -1,0 +1,186 @@
+"""The sign-in pages (HTML forms): an APIRouter the storefront includes (`app.include_router(router)`).
+
+    GET  /account/sign-in            the form: an email address (sign-in and sign-up are one step)
+    GET  /account/sign-up            the same form, worded for a new shopper
+    POST /account/sign-in            send the link; the same "check your inbox" page for any address
+    GET  /account/sign-in/confirm    the link's landing page: one button (mail scanners only GET)
+    POST /account/sign-in/confirm    redeem the link: session cookie set, guest cart merged, 303 to /
+    GET  /account                    signed in or not, with the sign-out form
+    POST /account/sign-out           end the session, clear the cookie, 303 to /
+
+Every form carries a CSRF token (shop.accounts.csrf). The session lives in the `SESSION_COOKIE`
+cookie: HttpOnly, Secure, SameSite=Lax (a link from an email must arrive signed in), host-only.
+Dependencies come from `request.app.state.runtime` (`.accounts`, `.sessions`); an app that keeps
+them elsewhere overrides `get_accounts` and `get_sessions` (FastAPI `dependency_overrides`).
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Annotated
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from shop.accounts import csrf
+from shop.accounts.service import CONFIRM_PATH, AccountService, InvalidEmail, InvalidLink
+from shop.userstate import SESSION_COOKIE, SessionStore
+
+ACCOUNT_PATH = "/account"
+SIGN_IN_PATH = "/account/sign-in"
+SIGN_UP_PATH = "/account/sign-up"
+SIGN_OUT_PATH = "/account/sign-out"
+MAX_FORM_BYTES = 4096
+
+router = APIRouter(include_in_schema=False)
+
+
+def get_accounts(request: Request) -> AccountService:
+    return request.app.state.runtime.accounts
+
+
+def get_sessions(request: Request) -> SessionStore:
+    return request.app.state.runtime.sessions
+
+
+Accounts = Annotated[AccountService, Depends(get_accounts)]
+Sessions = Annotated[SessionStore, Depends(get_sessions)]
+
+
+def set_session_cookie(response: Response, token: str, max_age: int) -> None:
+    """Give the browser its session (also for the storefront when it starts a guest session)."""
+    response.set_cookie(SESSION_COOKIE, token, max_age=max_age, path="/", secure=True, httponly=True,
+                        samesite="lax")
+
+
+def clear_session_cookie(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
+
+
+def _page(title: str, body: str, *, status: int = 200, csrf_token: str | None = None) -> HTMLResponse:
+    document = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<meta name="referrer" content="no-referrer"><title>{html.escape(title)}</title></head>
+<body><main><h1>{html.escape(title)}</h1>
+{body}
+</main></body></html>"""
+    response = HTMLResponse(document, status_code=status,
+                            headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+    if csrf_token is not None:
+        csrf.set_cookie(response, csrf_token)
+    return response
+
+
+def _hidden_csrf(token: str) -> str:
+    return f'<input type="hidden" name="{csrf.CSRF_FIELD}" value="{html.escape(token)}">'
+
+
+def _email_form(request: Request, *, title: str, intro: str, error: str = "", email: str = "",
+                status: int = 200) -> HTMLResponse:
+    token = csrf.token_for(request)
+    alert = f'<p role="alert">{html.escape(error)}</p>' if error else ""
+    body = f"""<p>{html.escape(intro)}</p>{alert}
+<form method="post" action="{SIGN_IN_PATH}">{_hidden_csrf(token)}
+<label>Email <input type="email" name="email" required maxlength="254" autocomplete="email"
+value="{html.escape(email)}"></label>
+<button type="submit">Email me a sign-in link</button></form>"""
+    return _page(title, body, status=status, csrf_token=token)
+
+
+async def _form(request: Request) -> dict[str, str] | None:
+    """The urlencoded form's fields (first value of each), or None if it is not one."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
+        return None
+    raw = await request.body()
+    if len(raw) > MAX_FORM_BYTES:
+        return None
+    try:
+        fields = parse_qs(raw.decode("utf-8"), max_num_fields=10, strict_parsing=False)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return {name: values[0] for name, values in fields.items() if values}
+
+
+def _refused() -> HTMLResponse:
+    return _page("Please try again", "<p>This form has expired. Go back, reload the page and submit it "
+                                     "again.</p>", status=403)
+
+
+@router.get(SIGN_IN_PATH)
+def sign_in_form(request: Request) -> HTMLResponse:
+    return _email_form(request, title="Sign in",
+                       intro="Enter your email address and we will email you a link that signs you in. "
+                             "New here? The same link creates your account.")
+
+
+@router.get(SIGN_UP_PATH)
+def sign_up_form(request: Request) -> HTMLResponse:
+    return _email_form(request, title="Create your account",
+                       intro="Enter your email address and we will email you a link that creates your "
+                             "account and signs you in. No password needed.")
+
+
+@router.post(SIGN_IN_PATH)
+async def send_link(request: Request, accounts: Accounts) -> HTMLResponse:
+    form = await _form(request)
+    if form is None or not csrf.is_valid(request, form.get(csrf.CSRF_FIELD)):
+        return _refused()
+    try:
+        accounts.request_link(form.get("email", ""))
+    except InvalidEmail as error:
+        return _email_form(request, title="Sign in", intro="Enter your email address.", error=str(error),
+                           email=form.get("email", "")[:254], status=422)
+    return _page("Check your inbox",
+                 "<p>If the address can receive email, a sign-in link is on its way. It works once, "
+                 "within 15 minutes.</p>")
+
+
+@router.get(CONFIRM_PATH)
+def confirm_form(request: Request, token: str = "") -> HTMLResponse:
+    csrf_token = csrf.token_for(request)
+    body = f"""<form method="post" action="{CONFIRM_PATH}">{_hidden_csrf(csrf_token)}
+<input type="hidden" name="token" value="{html.escape(token[:256])}">
+<button type="submit">Sign in</button></form>"""
+    return _page("Finish signing in", body, csrf_token=csrf_token)
+
+
+@router.post(CONFIRM_PATH)
+async def confirm(request: Request, accounts: Accounts) -> Response:
+    form = await _form(request)
+    if form is None or not csrf.is_valid(request, form.get(csrf.CSRF_FIELD)):
+        return _refused()
+    try:
+        signed_in = accounts.sign_in(form.get("token", ""), guest_token=request.cookies.get(SESSION_COOKIE))
+    except InvalidLink:
+        return _page("This link has expired",
+                     f'<p>Sign-in links work once, within 15 minutes. <a href="{SIGN_IN_PATH}">Get a new '
+                     "one</a>.</p>", status=400)
+    response = RedirectResponse("/", status_code=303, headers={"Cache-Control": "no-store"})
+    set_session_cookie(response, signed_in.token, accounts.session_ttl_seconds)
+    return response
+
+
+@router.get(ACCOUNT_PATH)
+def account(request: Request, sessions: Sessions) -> HTMLResponse:
+    session = sessions.session(request.cookies.get(SESSION_COOKIE, ""))
+    if session is None or session.guest:
+        return _page("Your account", f'<p>You are not signed in. <a href="{SIGN_IN_PATH}">Sign in</a>.</p>')
+    csrf_token = csrf.token_for(request)
+    body = f"""<p>You are signed in.</p>
+<form method="post" action="{SIGN_OUT_PATH}">{_hidden_csrf(csrf_token)}
+<button type="submit">Sign out</button></form>"""
+    return _page("Your account", body, csrf_token=csrf_token)
+
+
+@router.post(SIGN_OUT_PATH)
+async def sign_out(request: Request, accounts: Accounts) -> Response:
+    form = await _form(request)
+    if form is None or not csrf.is_valid(request, form.get(csrf.CSRF_FIELD)):
+        return _refused()
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        accounts.sign_out(token)
+    response = RedirectResponse("/", status_code=303, headers={"Cache-Control": "no-store"})
+    clear_session_cookie(response)
+    return response
