@@ -39,6 +39,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shop.api_schema import error_responses
 from shop.cards import REDACTED, contains_pan, redact
 from shop.logs import install_redaction
 
@@ -48,6 +49,8 @@ MAX_BODY_BYTES = 16 * 1024
 OPAQUE_HEADERS = frozenset({b"x-amzn-trace-id", b"x-amz-cf-id", b"traceparent", b"tracestate"})
 MAX_FIELD_CHARS = 200
 REFUSED = "card_data_refused"
+# What the guard can answer on any route, for the app's OpenAPI document: FastAPI(responses=...).
+GUARD_RESPONSES = error_responses(400, 413)
 
 
 class _Number(str):
