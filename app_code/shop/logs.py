@@ -1,11 +1,15 @@
 """Logging that cannot carry a card number: the second line of defence behind the request guard.
 
-`install_redaction()` puts a `RedactCardNumbers` filter on every handler in the process (the root
-logger's, every named logger's, uvicorn's access and error logs, each Powertools logger's, the
-Lambda runtime's, and `logging.lastResort`). A handler runs its filters before it formats, so every
-record it writes has its message, arguments, extra fields (nested ones too), exception text and
-stack text passed through `shop.cards.redact` first, whichever logger emitted it and whether or not
-that logger propagates. The filter never drops a record.
+`install_redaction()` equips every handler in the process (the root logger's, every named logger's,
+uvicorn's access and error logs, each Powertools logger's, the Lambda runtime's, and
+`logging.lastResort`), whichever logger emits and whether or not it propagates, with:
+- a `RedactCardNumbers` filter, run before formatting: the record's message, arguments and extra
+  fields (nested ones too) pass through `shop.cards.redact` (a number becomes the REDACTED string,
+  so a JSON line stays valid);
+- a `RedactingFormatter` around its formatter: the formatted line passes through `redact` as well,
+  which covers what a record does not carry (keys a Powertools formatter appends, the rendering of
+  an exception or a stack).
+Nothing is dropped: a record is written, with card numbers replaced by REDACTED.
 
 Install it once the handlers exist: the services' guard middleware (`shop.web_guard`) does it when
 the server has started (after uvicorn configured its loggers); Lambda functions create their logger
@@ -15,7 +19,6 @@ with `function_logger()`, which does it at import (after the runtime installed i
 from __future__ import annotations
 
 import logging
-import traceback
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -52,15 +55,6 @@ class RedactCardNumbers(logging.Filter):
         for key, value in list(record.__dict__.items()):
             if key not in _STANDARD_ATTRIBUTES:
                 record.__dict__[key] = _scrub(value)
-        if record.exc_info and record.exc_info[1] is not None:
-            text = record.exc_text or "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
-            if contains_pan(text):
-                # Formatters would render exc_info again: keep only the redacted text.
-                record.exc_info, record.exc_text = None, redact(text)
-        elif record.exc_text:
-            record.exc_text = redact(record.exc_text)
-        if record.stack_info:
-            record.stack_info = redact(record.stack_info)
         return True
 
     @staticmethod
@@ -76,6 +70,21 @@ class RedactCardNumbers(logging.Filter):
             record.msg = redact(record.getMessage())
             return ()
         return tuple(redact(arg) if isinstance(arg, str) else arg for arg in args)
+
+
+class RedactingFormatter(logging.Formatter):
+    """A handler's own formatter, whose every formatted line is redacted. Anything else asked of it
+    (a Powertools formatter's append_keys, ...) goes to the formatter it wraps."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(self.inner.format(record))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
 
 
 _FILTER = RedactCardNumbers()
@@ -100,11 +109,14 @@ def install_redaction() -> None:
     for handler in _handlers():
         if _FILTER not in handler.filters:
             handler.addFilter(_FILTER)
+        if not isinstance(handler.formatter, RedactingFormatter):
+            handler.setFormatter(RedactingFormatter(handler.formatter or logging.Formatter()))
 
 
 def unredacted_handlers() -> list[logging.Handler]:
     """Handlers in the process that would write a record without redacting it (tests assert none)."""
-    return [handler for handler in _handlers() if _FILTER not in handler.filters]
+    return [handler for handler in _handlers()
+            if _FILTER not in handler.filters or not isinstance(handler.formatter, RedactingFormatter)]
 
 
 def function_logger(service: str) -> Logger:

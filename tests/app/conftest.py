@@ -447,12 +447,13 @@ class WrittenLogs:
                 self._swapped.append((handler, handler.setStream(self._buffer)))
         assert self._swapped, "no log handler to capture"
         # The last resort (records no handler took) writes to whatever sys.stderr is: stand in for
-        # it with a handler that has its level and filters and writes here.
+        # it with a handler that has its level, filters and formatter and writes here.
         self._last_resort = logging.lastResort
         if self._last_resort is not None:
             stand_in = logging.StreamHandler(self._buffer)
             stand_in.setLevel(self._last_resort.level)
             stand_in.filters = list(self._last_resort.filters)
+            stand_in.setFormatter(self._last_resort.formatter)
             logging.lastResort = stand_in
         return self
 

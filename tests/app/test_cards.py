@@ -13,7 +13,7 @@ import pytest
 
 from shop import cards
 from shop.cards import REDACTED, contains_pan, luhn_valid, redact
-from shop.logs import RedactCardNumbers
+from shop.logs import RedactCardNumbers, RedactingFormatter
 
 CARD_NUMBERS = [
     "4242424242424242", "4242 4242 4242 4242", "4242-4242-4242-4242", "378282246310005", "6011111111111117",
@@ -103,7 +103,7 @@ def test_redaction_keeps_everything_but_the_card_number() -> None:
     assert redact(text) == f'GET /api/x?card={REDACTED}&cvc=123 "{REDACTED}" ok'
 
 
-def test_the_log_filter_redacts_extra_fields_numbers_and_exceptions() -> None:
+def test_the_log_filter_and_formatter_redact_extra_fields_numbers_and_exceptions() -> None:
     try:
         raise ValueError("bad input 4242 4242 4242 4242")
     except ValueError:
@@ -113,7 +113,7 @@ def test_the_log_filter_redacts_extra_fields_numbers_and_exceptions() -> None:
 
     assert RedactCardNumbers().filter(record)
 
-    formatted = logging.Formatter("%(message)s %(payload)s %(amount)s").format(record)
+    formatted = RedactingFormatter(logging.Formatter("%(message)s %(payload)s %(amount)s")).format(record)
     for pan in ("4242424242424242", "4000056655665556", "5555-5555-5555-4444", "4242 4242 4242 4242"):
         assert pan not in formatted
     assert "ValueError" in formatted and REDACTED in formatted
