@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from hypothesis import assume, given, note
+from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 
 from tests.app.conftest import ALICE, Db, Served, Stores, WrittenLogs
@@ -125,7 +125,7 @@ def stored_fields(draw: st.DrawFn) -> tuple[str, str, str]:
     return pan, name, value
 
 
-@DETERMINISTIC
+@settings(DETERMINISTIC, max_examples=25)  # three requests and four scans per example
 @given(case=stored_fields(), escaped=st.booleans())
 def test_card_numbers_that_validation_accepts_are_refused_and_stored_nowhere(
         served: Served, stores: Stores, written_logs: WrittenLogs, case: tuple[str, str, str],

@@ -46,6 +46,10 @@ def test_another_customers_cart_gets_the_same_404_as_no_cart_for_every_verb(
         for name, answer in answers.items():
             assert (answer.status_code, answer.content) == (404, missing.content), (operation, name)
 
-    # AND Bob's carts are unchanged
+    # AND Alice's own ordered cart still says what it is (409), Bob's carts are unchanged
+    own = alice.cart({"MUG-WHT": 1})
+    assert alice.checkout(own).status_code == 201
+    changed = CART_CALLS[("put", "/api/carts/{cart_id}/items/{sku}")](alice, own)
+    assert (changed.status_code, changed.json()["error"]) == (409, "cart_not_open")
     assert bob.client.get(f"/api/carts/{open_cart}", headers=bob.headers).json()["items"] == [
         {"sku": "TEE-BLK-M", "quantity": 1}]
