@@ -27,7 +27,7 @@ from psycopg.types.json import Jsonb
 from shop.db import Connection, Database
 from shop.events import ORDER_PLACED, SOURCES, event_id_for, order_placed_detail, rfc3339
 from shop.payments import PaymentGateway, PaymentResult, PaymentStatus, PaymentUnavailable, provider_key
-from shop.userstate import CartStore, quantities
+from shop.userstate import CartNotFound, CartStore, quantities
 
 logger = logging.getLogger("shop.checkout")
 Clock = Callable[[], datetime]
@@ -135,7 +135,7 @@ class CheckoutService:
                fingerprint: str) -> _Checkout:
         cart = self._carts.get(request.cart_id)
         if cart is None or cart.customer_id != customer_id:
-            raise CheckoutError(404, "cart_not_found", "no open cart with this id for this customer")
+            raise CheckoutError(404, CartNotFound.code, CartNotFound.message)
         if cart.status != "open":
             raise CheckoutError(409, "cart_already_checked_out", "this cart has already been ordered")
         try:

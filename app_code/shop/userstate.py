@@ -39,8 +39,16 @@ def is_guest(owner: str) -> bool:
     return owner.startswith(GUEST_PREFIX)
 
 
+class CartNotFound(Exception):
+    """No cart with this id for this customer: absent, expired, or another customer's (which must
+    answer exactly like an absent one, so that cart ids cannot be probed)."""
+
+    code = "cart_not_found"
+    message = "no cart with this id for this customer"
+
+
 class CartConflict(Exception):
-    """The cart cannot be changed: not the caller's, expired, or already checked out."""
+    """The customer's own cart cannot be changed: it is no longer open (already checked out)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,8 +96,16 @@ class CartStore:
             return None
         return _cart(item)
 
+    def owned(self, cart_id: str, customer_id: str) -> Cart:
+        """The customer's live cart; CartNotFound for any other (absent, expired, someone else's)."""
+        cart = self.get(cart_id)
+        if cart is None or cart.customer_id != customer_id:
+            raise CartNotFound(cart_id)
+        return cart
+
     def set_quantity(self, cart_id: str, customer_id: str, sku: str, quantity: int) -> Cart:
-        """Set one line (0 removes it); only the owner may, only while the cart is open."""
+        """Set one line (0 removes it); only the owner may (CartNotFound for anyone else), only while
+        the cart is open (CartConflict)."""
         if not 0 <= quantity <= MAX_QUANTITY:
             raise ValueError(f"quantity must be 0 to {MAX_QUANTITY}")
         now = int(self._clock())
@@ -106,11 +122,16 @@ class CartStore:
             result = self._table.update_item(
                 Key={"cart_id": cart_id}, UpdateExpression=update, ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values, ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 ConditionExpression="customer_id = :customer AND #status = :open AND expires_at > :now")
         except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise CartConflict(cart_id) from error
-            raise
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            old = error.response.get("Item")
+            if old is None or str(old.get("customer_id", {}).get("S")) != customer_id \
+                    or int(old.get("expires_at", {}).get("N", 0)) <= now:
+                raise CartNotFound(cart_id) from error
+            raise CartConflict(cart_id) from error
         return _cart(result["Attributes"])
 
     def adopt(self, cart_id: str, *, from_owner: str, to_owner: str) -> Cart | None:

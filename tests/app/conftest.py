@@ -14,8 +14,11 @@ at import, as they do in Lambda.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import json
+import logging
 import os
 import secrets
 import sys
@@ -57,6 +60,7 @@ os.environ.update({
 
 from moto import mock_aws  # noqa: E402  (after the environment, as in Lambda)
 
+from tests.app.services import SERVICES, Service  # noqa: E402
 from tests.app.stripe_standin import StripeStandIn  # noqa: E402
 from tests.support.postgres import PostgresServer, PostgresUnavailable  # noqa: E402
 
@@ -368,14 +372,15 @@ def bob(api: Any, runtime: Any) -> Shopper:
 class Served:
     url: str
     runtime: Any
+    app: Any = None
 
     def session(self, customer_id: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.runtime.sessions.create(customer_id)}"}
 
 
-@pytest.fixture
-def served(runtime: Any) -> Iterator[Served]:
-    """The app under uvicorn on an ephemeral port, as the ECS service runs it.
+@contextlib.contextmanager
+def serve(app: Any, runtime: Any) -> Iterator[Served]:
+    """The app under uvicorn on an ephemeral port, as an ECS service runs it (access log on).
 
     The listening socket is bound before the server thread starts, so clients can connect at once
     (their connections wait in the backlog until uvicorn accepts them).
@@ -385,16 +390,119 @@ def served(runtime: Any) -> Iterator[Served]:
 
     import uvicorn
 
-    from shop.order_service.app import create_app
-
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen(256)
-    server = uvicorn.Server(uvicorn.Config(create_app(lambda: runtime), log_level="info", access_log=True,
+    server = uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=True,
                                            timeout_graceful_shutdown=5))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
     thread.start()
-    yield Served(f"http://127.0.0.1:{sock.getsockname()[1]}", runtime)
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    try:
+        yield Served(f"http://127.0.0.1:{sock.getsockname()[1]}", runtime, app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.fixture
+def served(runtime: Any) -> Iterator[Served]:
+    """The order service under uvicorn."""
+    from shop.order_service.app import create_app
+
+    with serve(create_app(lambda: runtime), runtime) as server:
+        yield server
+
+
+@pytest.fixture(params=SERVICES, ids=lambda service: service.name)
+def service(request: pytest.FixtureRequest, runtime: Any) -> Iterator[tuple[Service, Served]]:
+    """Each service of tests/app/services.py under uvicorn, started (lifespan run) before the test."""
+    import httpx
+
+    spec: Service = request.param
+    with serve(spec.create_app(runtime), runtime) as server:
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            client.get("/")  # the server has run the app's startup once it answers
+        yield spec, server
+
+
+# --- what a request left behind -----------------------------------------------------------------
+
+
+class WrittenLogs:
+    """Everything the process's log handlers write while installed: their streams are swapped for
+    a buffer (the handlers, their filters and formatters stay the ones the service runs with)."""
+
+    def __init__(self) -> None:
+        self._buffer = io.StringIO()
+        self._swapped: list[tuple[logging.StreamHandler[Any], Any]] = []
+
+    def install(self) -> WrittenLogs:
+        loggers = [logging.getLogger(), *(logger for logger in logging.root.manager.loggerDict.values()
+                                          if isinstance(logger, logging.Logger))]
+        handlers = {id(h): h for logger in loggers for h in logger.handlers}
+        for handler in handlers.values():
+            # (a `_StderrHandler`, which a test dependency puts on its own logger, writes to sys.stderr)
+            if type(handler) is logging.StreamHandler:
+                self._swapped.append((handler, handler.setStream(self._buffer)))
+        assert self._swapped, "no log handler to capture"
+        # The last resort (records no handler took) writes to whatever sys.stderr is: stand in for
+        # it with a handler that has its level, filters and formatter and writes here.
+        self._last_resort = logging.lastResort
+        if self._last_resort is not None:
+            stand_in = logging.StreamHandler(self._buffer)
+            stand_in.setLevel(self._last_resort.level)
+            stand_in.filters = list(self._last_resort.filters)
+            stand_in.setFormatter(self._last_resort.formatter)
+            logging.lastResort = stand_in
+        return self
+
+    def uninstall(self) -> None:
+        logging.lastResort = self._last_resort
+        for handler, stream in reversed(self._swapped):
+            handler.setStream(stream)
+
+    def text(self) -> str:
+        return self._buffer.getvalue()
+
+    def mark(self) -> int:
+        return len(self._buffer.getvalue())
+
+    def since(self, mark: int) -> str:
+        return self._buffer.getvalue()[mark:]
+
+
+@pytest.fixture
+def written_logs() -> Iterator[WrittenLogs]:
+    logs = WrittenLogs().install()
+    yield logs
+    logs.uninstall()
+
+
+@dataclass
+class Stores:
+    """The text of every place a request can leave data: every row of every PostgreSQL table, every
+    DynamoDB item, every request the payment provider received."""
+    db: Db
+    aws: Aws
+    stripe_api: StripeStandIn
+
+    def postgres(self) -> str:
+        tables = [row["table_name"] for row in self.db.rows(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
+            "AND table_type = 'BASE TABLE' ORDER BY table_name")]
+        query = " UNION ALL ".join(f"SELECT '{name}: ' || t::text AS line FROM {name} t" for name in tables)
+        return "\n".join(row["line"] for row in self.db.rows(query))
+
+    def dynamodb(self) -> str:
+        client = self.aws.client("dynamodb")
+        return "\n".join(json.dumps(item, default=str) for table in client.list_tables()["TableNames"]
+                         for item in client.scan(TableName=table)["Items"])
+
+    def payment_provider(self) -> str:
+        return "\n".join(self.stripe_api.received)
+
+
+@pytest.fixture
+def stores(db: Db, aws: Aws, stripe_api: StripeStandIn) -> Stores:
+    return Stores(db, aws, stripe_api)

@@ -47,6 +47,7 @@ class StripeStandIn:
         self.intents: dict[str, dict[str, Any]] = {}
         self.charges: list[dict[str, Any]] = []
         self.calls: list[tuple[str, str]] = []  # (endpoint, idempotency key or "")
+        self.received: list[str] = []  # every request as it arrived: request line, headers, body
         self._faults: dict[str, list[str]] = defaultdict(list)
         self._idempotency: dict[str, tuple[str, _Answer | None]] = {}
         self._lock = threading.Lock()
@@ -202,6 +203,7 @@ class StripeStandIn:
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length).decode() if length else ""
                 headers = {k.lower(): v for k, v in self.headers.items()}
+                api.received.append(f"{self.requestline}\n{self.headers}\n{raw}")
                 answer = api.handle(self.command, self.path.split("?")[0], headers,
                                     parse_qsl(raw, keep_blank_values=True))
                 payload = json.dumps(answer.body).encode()

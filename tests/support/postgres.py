@@ -6,6 +6,7 @@ this process is root. It listens only on a unix socket in its own directory, wit
 
     with PostgresServer(Path("/tmp/shop-pg-123")) as server:
         url = server.create_database("shop")        # postgresql://postgres@/shop?host=...
+        server.halt(); server.resume()              # an outage, and the server back on the same data
 """
 
 from __future__ import annotations
@@ -66,12 +67,23 @@ class PostgresServer:
         data = self.directory / "data"
         _run([*self._as_postgres, str(found / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
               "--no-sync", "-E", "UTF8", "--locale=C"])
+        self.resume()
+        return self
+
+    def halt(self) -> None:
+        """Stop the server as a crash or an outage would (immediately), keeping its data."""
+        assert self._bindir is not None, "the server was not started"
+        _run([*self._as_postgres, str(self._bindir / "pg_ctl"), "-D", str(self.directory / "data"),
+              "-m", "immediate", "-w", "stop"])
+
+    def resume(self) -> None:
+        """Start the server on its data; returns once it accepts connections."""
+        assert self._bindir is not None, "the server was not started"
         options = (f"-k {self.directory} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
                    f"-c full_page_writes=off -c max_connections={self.max_connections}")
         log = self.directory / "server.log"
-        _run([*self._as_postgres, str(found / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
-              "-o", options, "start"])
-        return self
+        _run([*self._as_postgres, str(self._bindir / "pg_ctl"), "-D", str(self.directory / "data"), "-l",
+              str(log), "-w", "-t", "60", "-o", options, "start"])
 
     def create_database(self, name: str) -> str:
         """A new, empty database; its URL."""

@@ -13,18 +13,23 @@ Clients send tokens in the Authorization header, never a cookie, so these routes
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
-from shop.accounts.service import AccountService, InvalidEmail, InvalidLink
+from shop.accounts.service import EMAIL_PATTERN, MAX_EMAIL_LENGTH, AccountService, InvalidEmail, InvalidLink
+from shop.api_schema import error_responses, json_body
+from shop.userstate import TOKEN_BYTES
 
 SIGN_IN_LINKS_PATH = "/api/sign-in-links"
 SESSIONS_PATH = "/api/sessions"
 
 router = APIRouter()
+LINK_TOKEN_PATTERN = f"^[A-Za-z0-9_-]{{{math.ceil(TOKEN_BYTES * 4 / 3)}}}$"
+"""What the links carry: `secrets.token_urlsafe(TOKEN_BYTES)`, unpadded URL-safe base64."""
 
 
 class _Body(BaseModel):
@@ -32,11 +37,36 @@ class _Body(BaseModel):
 
 
 class LinkIn(_Body):
-    email: Annotated[str, StringConstraints(min_length=3, max_length=254)]
+    email: Annotated[str, StringConstraints(max_length=MAX_EMAIL_LENGTH, pattern=EMAIL_PATTERN)]
 
 
 class SessionIn(_Body):
-    link_token: Annotated[str, StringConstraints(min_length=16, max_length=256)]
+    link_token: Annotated[str, StringConstraints(pattern=LINK_TOKEN_PATTERN)]
+
+
+class AcceptedOut(BaseModel):
+    status: str
+    message: str
+
+
+class SignedInOut(BaseModel):
+    token: str
+    customer_id: str
+    cart_id: str | None
+    expires_at: int
+
+
+class GuestOut(BaseModel):
+    token: str
+    guest: bool
+    expires_at: int
+
+
+class SessionOut(BaseModel):
+    customer_id: str
+    guest: bool
+    cart_id: str | None
+    expires_at: int
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -59,7 +89,9 @@ async def _parse(request: Request, model: type[_Body]) -> Any:
         return None
 
 
-@router.post(SIGN_IN_LINKS_PATH, status_code=202)
+@router.post(SIGN_IN_LINKS_PATH, status_code=202, openapi_extra=json_body(LinkIn),
+             responses={202: {"model": AcceptedOut, "description": "Accepted (the same for every address)"},
+                        **error_responses(422)})
 async def request_link(request: Request) -> JSONResponse:
     body = await _parse(request, LinkIn)
     if body is None:
@@ -73,7 +105,8 @@ async def request_link(request: Request) -> JSONResponse:
                         status_code=202)
 
 
-@router.post(SESSIONS_PATH, status_code=201)
+@router.post(SESSIONS_PATH, status_code=201, openapi_extra=json_body(SessionIn),
+             responses={201: {"model": SignedInOut, "description": "Signed in"}, **error_responses(401, 422)})
 async def sign_in(request: Request) -> JSONResponse:
     body = await _parse(request, SessionIn)
     if body is None:
@@ -87,7 +120,8 @@ async def sign_in(request: Request) -> JSONResponse:
                         status_code=201, headers={"Cache-Control": "no-store"})
 
 
-@router.post(f"{SESSIONS_PATH}/guest", status_code=201)
+@router.post(f"{SESSIONS_PATH}/guest", status_code=201,
+             responses={201: {"model": GuestOut, "description": "A guest session"}})
 def start_guest(request: Request) -> JSONResponse:
     accounts = _accounts(request)
     token = accounts.start_guest()
@@ -96,7 +130,8 @@ def start_guest(request: Request) -> JSONResponse:
                         status_code=201, headers={"Cache-Control": "no-store"})
 
 
-@router.get(f"{SESSIONS_PATH}/current")
+@router.get(f"{SESSIONS_PATH}/current",
+            responses={200: {"model": SessionOut, "description": "The caller's session"}, **error_responses(401)})
 def current(request: Request) -> JSONResponse:
     session = request.app.state.runtime.sessions.session(bearer(request))
     if session is None:
@@ -105,7 +140,8 @@ def current(request: Request) -> JSONResponse:
                          "cart_id": session.cart_id, "expires_at": session.expires_at})
 
 
-@router.delete(f"{SESSIONS_PATH}/current", status_code=204)
+@router.delete(f"{SESSIONS_PATH}/current", status_code=204,
+               responses={204: {"description": "Signed out"}, **error_responses(401)})
 def sign_out(request: Request) -> Response:
     token = bearer(request)
     if request.app.state.runtime.sessions.session(token) is None:

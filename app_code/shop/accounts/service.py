@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from shop.db import Database
 from shop.userstate import GUEST_PREFIX, TOKEN_BYTES, Cart, CartConflict, CartStore, Session, SessionStore
 
@@ -36,7 +38,10 @@ LINKS_PER_WINDOW = 5
 CONFIRM_PATH = "/account/sign-in/confirm"
 """The page a link opens (it asks for one click, so mail scanners that fetch links spend nothing)."""
 MAX_EMAIL_LENGTH = 254
-_EMAIL = re.compile(r"[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+")
+EMAIL_PATTERN = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$"
+"""An address the shop sends to (also the API schema's pattern for `email`): an ASCII local part,
+as SES requires (it has no SMTPUTF8 addresses), and a DNS domain name."""
+_EMAIL = re.compile(EMAIL_PATTERN)
 LINK_SUBJECT = "Your sign-in link"
 LINK_TEXT = """Hello,
 
@@ -76,6 +81,11 @@ class SignedIn:
     expires_at: int
 
 
+REFUSED_ADDRESS_ERRORS = frozenset({"MessageRejected", "InvalidParameterValue",
+                                    "MailFromDomainNotVerified"})
+"""SES errors about the message or its recipient, not about SES being unavailable."""
+
+
 class LinkMailer:
     """Sends the sign-in link through SES, from the shop's verified address."""
 
@@ -85,15 +95,23 @@ class LinkMailer:
         self._configuration_set = configuration_set
 
     def send(self, to: str, url: str) -> None:
+        """Send the link; an address SES refuses is logged (without the address) and dropped, so
+        the caller's answer is the same as for any other address."""
         extra: dict[str, Any] = {}
         if self._configuration_set:
             extra["ConfigurationSetName"] = self._configuration_set
-        self._ses.send_email(
-            Source=self._from, Destination={"ToAddresses": [to]},
-            Message={"Subject": {"Data": LINK_SUBJECT, "Charset": "UTF-8"},
-                     "Body": {"Text": {"Data": LINK_TEXT.format(
-                         url=url, minutes=int(LINK_TTL.total_seconds() // 60)), "Charset": "UTF-8"}}},
-            Tags=[{"Name": "kind", "Value": "sign-in-link"}], **extra)
+        try:
+            self._ses.send_email(
+                Source=self._from, Destination={"ToAddresses": [to]},
+                Message={"Subject": {"Data": LINK_SUBJECT, "Charset": "UTF-8"},
+                         "Body": {"Text": {"Data": LINK_TEXT.format(
+                             url=url, minutes=int(LINK_TTL.total_seconds() // 60)), "Charset": "UTF-8"}}},
+                Tags=[{"Name": "kind", "Value": "sign-in-link"}], **extra)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code not in REFUSED_ADDRESS_ERRORS:
+                raise  # SES itself is failing: the request fails and the client retries
+            logger.warning("SES refused a sign-in link", extra={"ses_error": code})
 
 
 class AccountService:

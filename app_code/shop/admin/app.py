@@ -47,14 +47,13 @@ from shop.admin.identity import (
 from shop.admin.importer import MAX_BYTES, Importer, ImportRejected, ImportResult, as_dict
 from shop.events import CategorySlug, Currency, ProductSnapshot, Sku
 from shop.logs import install_redaction
-from shop.order_service.middleware import GuardRequests, without_input
 from shop.runtime import Runtime
 from shop.settings import Settings
+from shop.web_guard import GuardRequests, without_input
 
 SETTINGS = Settings.from_env()
 logger = Logger(service="admin")
 install_redaction()
-install_redaction("admin")
 
 IMPORT_PAGE = "/admin/import"
 

@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
@@ -26,6 +25,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from shop.events import Envelope, GenericEvent
+from shop.logs import function_logger
 from shop.runtime import Runtime
 from shop.settings import Settings
 
@@ -44,7 +44,7 @@ class Consumer:
         self.name = name
         self.effects = dict(effects)
         self.runtime = runtime or Runtime(settings, db_max_size=1)
-        self.logger = Logger(service=name)
+        self.logger = function_logger(name)
         # A batch whose every record failed is reported like any other (each record retries on its own).
         self.processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
         self.handler: Handler = self.logger.inject_lambda_context(self._handle)

@@ -10,18 +10,18 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from psycopg.types.json import Jsonb
 
 from shop.events import CART_ABANDONED, SOURCES, CartAbandoned, event_id_for, rfc3339
+from shop.logs import function_logger
 from shop.runtime import Runtime
 from shop.settings import Settings
 from shop.userstate import is_guest, quantities
 
 SETTINGS = Settings.from_env()
 runtime = Runtime(SETTINGS, db_max_size=1)
-logger = Logger(service="abandoned-carts")
+logger = function_logger("abandoned-carts")
 
 
 def queue_reminders(runtime: Runtime, *, idle_seconds: int, now: datetime | None = None) -> int:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shop.logs import function_logger
 from shop.runtime import Runtime
 from shop.settings import Settings
 
 SETTINGS = Settings.from_env()
 runtime = Runtime(SETTINGS, db_max_size=1)
-logger = Logger(service="outbox-relay")
+logger = function_logger("outbox-relay")
 
 
 @logger.inject_lambda_context

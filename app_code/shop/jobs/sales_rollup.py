@@ -9,16 +9,16 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shop.db import Database
+from shop.logs import function_logger
 from shop.runtime import Runtime
 from shop.settings import Settings
 
 SETTINGS = Settings.from_env()
 runtime = Runtime(SETTINGS, db_max_size=1)
-logger = Logger(service="sales-rollup")
+logger = function_logger("sales-rollup")
 
 
 def roll_up(db: Database, day: date) -> int:

@@ -20,19 +20,21 @@ from typing import Annotated, Any
 
 import psycopg
 from aws_lambda_powertools import Logger
-from fastapi import BackgroundTasks, Depends, FastAPI, Request
+from fastapi import BackgroundTasks, Depends, FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPBearer
 from psycopg_pool import PoolTimeout
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
 from shop.accounts import api as accounts_api
+from shop.api_schema import error_responses, json_body
 from shop.checkout import CheckoutError, CheckoutRequest
 from shop.logs import install_redaction
-from shop.order_service.middleware import GuardRequests, without_input
 from shop.runtime import Runtime
 from shop.settings import Settings
-from shop.userstate import MAX_QUANTITY, Cart, CartConflict, Session
+from shop.userstate import MAX_QUANTITY, Cart, CartConflict, CartNotFound, Session
+from shop.web_guard import GUARD_RESPONSES, GuardRequests, without_input
 
 SETTINGS = Settings.from_env()
 logger = Logger(service="order-api")
@@ -59,8 +61,42 @@ class CheckoutIn(_Body):
     shipping: ShippingIn
 
 
+def _integral(value: Any) -> Any:
+    # JSON has one number type: 2.0 is an integer to JSON Schema (and so to the OpenAPI document).
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 class QuantityIn(_Body):
-    quantity: int = Field(ge=0, le=MAX_QUANTITY)
+    quantity: Annotated[int, BeforeValidator(_integral)] = Field(ge=0, le=MAX_QUANTITY)
+
+
+class CartLineOut(BaseModel):
+    sku: str
+    quantity: int
+
+
+class CartOut(BaseModel):
+    cart_id: str
+    status: str
+    items: list[CartLineOut]
+
+
+class OrderLineOut(CartLineOut):
+    unit_price_cents: int
+
+
+class OrderOut(BaseModel):
+    order_id: str
+    status: str
+    currency: str
+    total_cents: int
+    placed_at: str
+    items: list[OrderLineOut]
+
+
+# Declares the bearer session in the OpenAPI document; `customer_of` checks it (auto_error=False
+# leaves every answer to it).
+SIGNED_IN = [Security(HTTPBearer(auto_error=False))]
 
 
 async def _raw_body(request: Request) -> bytes:
@@ -95,7 +131,8 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None) -> FastAPI:
         finally:
             runtime.close()
 
-    app = FastAPI(title="order-api", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="order-api", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
+                  responses=GUARD_RESPONSES)
     app.add_middleware(GuardRequests)
     app.include_router(accounts_api.router)
 
@@ -124,6 +161,10 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None) -> FastAPI:
     async def api_error(_: Request, error: ApiError) -> JSONResponse:
         return JSONResponse({"error": error.code, "message": error.message}, status_code=error.status)
 
+    @app.exception_handler(CartNotFound)
+    async def cart_not_found(_: Request, error: CartNotFound) -> JSONResponse:
+        return JSONResponse({"error": error.code, "message": error.message}, status_code=404)
+
     @app.exception_handler(CheckoutError)
     async def checkout_error(_: Request, error: CheckoutError) -> JSONResponse:
         headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
@@ -146,7 +187,8 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.post("/api/carts", status_code=201)
+    @app.post("/api/carts", status_code=201, response_model=CartOut, dependencies=SIGNED_IN,
+              responses=error_responses(401))
     def create_cart(request: Request) -> dict[str, Any]:
         token, session = session_of(request)
         runtime = runtime_of(request)
@@ -154,15 +196,14 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None) -> FastAPI:
         runtime.accounts.remember_cart(token, session, cart.cart_id)
         return _cart_body(cart)
 
-    @app.get("/api/carts/{cart_id}")
+    @app.get("/api/carts/{cart_id}", response_model=CartOut, dependencies=SIGNED_IN,
+             responses=error_responses(401, 404, 422))
     def get_cart(cart_id: CartId, request: Request) -> dict[str, Any]:
         customer = customer_of(request)
-        cart = runtime_of(request).carts.get(cart_id)
-        if cart is None or cart.customer_id != customer:
-            raise ApiError(404, "cart_not_found", "no cart with this id for this customer")
-        return _cart_body(cart)
+        return _cart_body(runtime_of(request).carts.owned(cart_id, customer))
 
-    @app.put("/api/carts/{cart_id}/items/{sku}")
+    @app.put("/api/carts/{cart_id}/items/{sku}", response_model=CartOut, dependencies=SIGNED_IN,
+             responses=error_responses(401, 404, 409, 422), openapi_extra=json_body(QuantityIn))
     def set_item(cart_id: CartId, sku: Sku, request: Request, raw: RawBody) -> dict[str, Any]:
         customer = customer_of(request)
         body: QuantityIn = parse(raw, QuantityIn)
@@ -172,7 +213,9 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None) -> FastAPI:
             raise ApiError(409, "cart_not_open", "this cart cannot be changed") from error
         return _cart_body(cart)
 
-    @app.post("/api/checkout")
+    @app.post("/api/checkout", status_code=201, dependencies=SIGNED_IN, openapi_extra=json_body(CheckoutIn),
+              responses={201: {"model": OrderOut, "description": "Order placed (or this key's replay)"},
+                         **error_responses(401, 402, 403, 404, 409, 422, 503)})
     def checkout(request: Request, background: BackgroundTasks, raw: RawBody) -> JSONResponse:
         _, session = session_of(request)
         if session.guest:
