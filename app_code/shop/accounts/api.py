@@ -131,7 +131,8 @@ def start_guest(request: Request) -> JSONResponse:
 
 
 @router.get(f"{SESSIONS_PATH}/current",
-            responses={200: {"model": SessionOut, "description": "The caller's session"}, **error_responses(401)})
+            responses={200: {"model": SessionOut, "description": "The caller's session"},
+                       **error_responses(401)})
 def current(request: Request) -> JSONResponse:
     session = request.app.state.runtime.sessions.session(bearer(request))
     if session is None:

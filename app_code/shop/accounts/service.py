@@ -38,7 +38,8 @@ LINKS_PER_WINDOW = 5
 CONFIRM_PATH = "/account/sign-in/confirm"
 """The page a link opens (it asks for one click, so mail scanners that fetch links spend nothing)."""
 MAX_EMAIL_LENGTH = 254
-EMAIL_PATTERN = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$"
+EMAIL_PATTERN = (r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}"
+                 r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
 """An address the shop sends to (also the API schema's pattern for `email`): an ASCII local part,
 as SES requires (it has no SMTPUTF8 addresses), and a DNS domain name."""
 _EMAIL = re.compile(EMAIL_PATTERN)
