@@ -26,6 +26,9 @@ from components.defaults import log_group, policy_document
 
 ENGINE = "valkey"
 PORT = 6379
+APP_ACCESS_STRING = "on ~* +@all -@dangerous"
+"""What the app user may do: every key and command except the dangerous ones (FLUSHALL, KEYS,
+CONFIG, DEBUG, ...). The storefront's commands (GET, SET, INCR, EVALSHA) are within it."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,7 +114,7 @@ class ProductCache(pulumi.ComponentResource):
             app_user_id = physical_name(f"{name}-app", 40)
             app_user = aws.elasticache.User(
                 f"{name}-app", user_id=app_user_id, user_name=app_user_id, engine=ENGINE,
-                access_string="on ~* +@all -@dangerous",
+                access_string=APP_ACCESS_STRING,
                 authentication_mode=aws.elasticache.UserAuthenticationModeArgs(type="iam"),
                 opts=child)
             user_group = aws.elasticache.UserGroup(

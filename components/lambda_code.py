@@ -5,7 +5,8 @@
   function. A handler is checked against the files before any resource exists.
 - Third-party code: boto3 from the Lambda runtime; Powertools from its public layer, resolved from
   the SSM public parameter of the exact version `app_code/requirements.txt` pins; the rest the
-  handlers import (psycopg with its binary libpq, psycopg-pool, pydantic, stripe) from one
+  handlers import (psycopg with its binary libpq, psycopg-pool, pydantic, stripe, redis,
+  opensearch-py) from one
   dependencies layer of PyPI wheels for manylinux aarch64 / CPython 3.12 at the same pins, built by
   `scripts/build_lambda_layers.py` into `build/lambda-layers/dependencies/` before
   `pulumi preview`/`up` (the engine reads the folder then; the offline engine never does). It comes
@@ -47,10 +48,10 @@ APP_CODE_DIR = PROJECT_DIR / "app_code"
 PACKAGE = "shop"
 DEPENDENCIES_LAYER_DIR = PROJECT_DIR / "build" / "lambda-layers" / "dependencies"
 """Built by scripts/build_lambda_layers.py; holds `python/` as Lambda expects in a layer."""
-DEPENDENCY_PACKAGES = ("psycopg", "psycopg-pool", "pydantic", "stripe")
+DEPENDENCY_PACKAGES = ("psycopg", "psycopg-pool", "pydantic", "stripe", "redis", "opensearch-py")
 """Packages of app_code/requirements.txt the handlers import that neither the runtime (boto3) nor
 the Powertools layer provides at the pinned version; psycopg is required, the others go in when
-pinned. The service-only ones (fastapi, uvicorn) stay out."""
+pinned. The service-only ones (fastapi, uvicorn, Jinja2) stay out."""
 
 _EXCLUDED_DIRS = frozenset({"__pycache__", "tests", "test"})
 _EXCLUDED_SUFFIXES = (".pyc", ".pyo")
