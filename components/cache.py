@@ -73,6 +73,8 @@ class ProductCache(pulumi.ComponentResource):
     port: pulumi.Output[int]
     security_group_id: pulumi.Output[str]
     replication_group_arn: pulumi.Output[str]
+    replication_group_id: pulumi.Output[str]
+    """What an IAM auth token is signed for (the client's CACHE_NAME)."""
     node_ids: list[pulumi.Output[str]]
     """The `CacheClusterId` dimension of each node's metrics (`<group>-001` is created primary)."""
     user_group_id: pulumi.Output[str] | None
@@ -148,6 +150,7 @@ class ProductCache(pulumi.ComponentResource):
         self.port = group.port.apply(lambda p: p or PORT)
         self.security_group_id = security_group.id
         self.replication_group_arn = group.arn
+        self.replication_group_id = group.replication_group_id
         self.node_ids = [pulumi.Output.concat(group.replication_group_id, f"-{i:03d}")
                          for i in range(1, nodes + 1)]
         self.user_group_id = user_group.user_group_id if user_group else None
@@ -159,6 +162,7 @@ class ProductCache(pulumi.ComponentResource):
             "primary_endpoint": self.primary_endpoint, "reader_endpoint": self.reader_endpoint,
             "port": self.port, "security_group_id": self.security_group_id,
             "replication_group_arn": self.replication_group_arn,
+            "replication_group_id": self.replication_group_id,
             "app_user_name": self.app_user_name, "app_user_arn": self.app_user_arn})
 
     def allow_roles(self, role_names: Mapping[str, pulumi.Input[str]]) -> None:

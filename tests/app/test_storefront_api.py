@@ -282,3 +282,15 @@ def test_the_storefront_reads_with_its_own_role_which_cannot_write(
     # AND the role may not change the catalog
     with psycopg.connect(url, autocommit=True) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("UPDATE products SET price_cents = 1")
+
+
+def test_the_dashboard_and_alarms_watch_the_metrics_the_storefront_writes() -> None:
+    from components import observability
+    from components.lambda_code import METRICS_NAMESPACE
+    from shop.storefront import metrics
+
+    assert (metrics.NAMESPACE, metrics.SERVICE) == (METRICS_NAMESPACE, observability.STOREFRONT)
+    assert [metrics.CACHE_HITS, metrics.CACHE_MISSES, metrics.CACHE_ERRORS, metrics.DATABASE_LOADS,
+            metrics.SEARCH_LATENCY, metrics.SEARCH_ERRORS] == [
+        observability.CACHE_HITS, observability.CACHE_MISSES, observability.CACHE_ERRORS,
+        observability.DATABASE_LOADS, observability.SEARCH_LATENCY, observability.SEARCH_ERRORS]

@@ -24,7 +24,8 @@ get document, search, create index, aliases, get alias, refresh, delete index):
 A valid request the stand-in does not implement (another endpoint, a query type like
 `query_string`, a mapping type like `nested`) gets 501, so a test can never pass by silently
 getting something OpenSearch would do differently. Relevance is deliberately simple (term counts
-per field times the field's boost; `best_fields` takes the best field), and documents are
+per field times the field's boost; `best_fields` takes the best field, `cross_fields` each term's
+best field), and documents are
 searchable at once (OpenSearch makes them visible at the next refresh, within a second): what
 only a real domain shows is listed in docs/storefront.md.
 """
@@ -413,6 +414,17 @@ class _Matcher:
         if not terms:
             return False, 0.0
         operator = str(body.get("operator", "or")).lower()
+        if body.get("type") == "cross_fields":  # the fields as one: each term in any of them
+            best: dict[str, float] = {}
+            for entry in body.get("fields") or []:
+                path, _, boost = entry.partition("^")
+                found = [t for v in self.field_values(hit, path) for t in tokens(v)]
+                for term in terms:
+                    if term in found:
+                        best[term] = max(best.get(term, 0.0), min(found.count(term), 3) * float(boost or 1.0))
+            if (operator == "and" and len(best) < len(terms)) or not best:
+                return False, 0.0
+            return True, sum(best.values()) * float(body.get("boost", 1.0))
         per_field: list[float] = []
         for entry in body.get("fields") or ["*"]:
             path, _, boost = entry.partition("^")
@@ -487,7 +499,7 @@ def _validate_query(query: Any, matcher: _Matcher) -> None:
         if body.get("type", "best_fields") not in _MULTI_MATCH_TYPES:
             raise _bad("parsing_exception", f"failed to parse [multi_match] query type [{body['type']}]. "
                        "unknown type.")
-        if body.get("type", "best_fields") not in ("best_fields", "most_fields"):
+        if body.get("type", "best_fields") not in ("best_fields", "most_fields", "cross_fields"):
             raise NotImplementedByStandIn(f"multi_match type [{body['type']}]")
         if str(body.get("operator", "or")).lower() not in ("and", "or"):
             raise _bad("illegal_argument_exception", f"operator needs to be either AND or OR; got "

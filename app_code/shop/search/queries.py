@@ -64,7 +64,9 @@ class SearchRequest:
             filters.append({"term": {"category": self.category}})
         return {
             "query": {"bool": {
-                "must": [{"multi_match": {"query": self.text, "fields": _FIELDS, "type": "best_fields",
+                # every word must match, in the name or the description (cross_fields treats them as
+                # one field): "cotton tee" finds a tee whose description says cotton
+                "must": [{"multi_match": {"query": self.text, "fields": _FIELDS, "type": "cross_fields",
                                           "operator": "and"}}],
                 "filter": filters}},
             "from": (self.page - 1) * self.size, "size": self.size, "_source": _SOURCE,
