@@ -117,8 +117,8 @@ class RedisServer:
                 return self
             except Exception as error:
                 if self._process.poll() is not None or time.monotonic() > deadline:
-                    log = (self.directory / "server.log").read_text()[-2000:]
-                    raise RedisUnavailable(f"redis-server did not start ({error}): {log}") from error
+                    tail = (self.directory / "server.log").read_text()[-2000:]
+                    raise RedisUnavailable(f"redis-server did not start ({error}): {tail}") from error
                 time.sleep(0.02)
 
     def client(self, *, username: str | None = None, password: str | None = None, **options: Any) -> Any:
