@@ -1,6 +1,6 @@
 """`make bench`: run the benchmarks and write bench/results/<name>.md and <name>.json.
 
-    python -m bench [--only preview,policy,checkout,suite] [--quick] [--name latest] [--runs N]
+    python -m bench [--only preview,policy,checkout,read,suite] [--quick] [--name latest] [--runs N]
 
   preview   the offline preview of prod end to end, against its floor (interpreter, imports, an empty
             program under the same mocks, the policy pack's start)
@@ -8,6 +8,8 @@
             no-op pack over the same requests
   checkout  checkouts per second and latency against a real PostgreSQL and the payment stand-in, at a
             steady rate and in a 20x burst, against raw PostgreSQL doing the same transaction
+  read      the storefront's product reads through the cache against PostgreSQL: reads/s warm vs uncached,
+            100 concurrent misses on one key, the hit ratio on a Zipf mix, p99 in a 20x burst
   suite     the wall time of `make test` (pytest -n 2 --dist loadfile)
 
 A full run writes bench/results/latest.{md,json}, the checked-in record; `--quick` (tiny sizes, one
@@ -27,7 +29,7 @@ from bench import machine
 from bench.report import Section, write
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-BENCHMARKS = ("preview", "policy", "checkout", "suite")
+BENCHMARKS = ("preview", "policy", "checkout", "read", "suite")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,6 +64,11 @@ def _plan(only: Sequence[str], quick: bool, runs: int | None) -> list[tuple[str,
 
         settings = checkout.QUICK if quick else checkout.RECORDED
         plan.append(("checkout", lambda: checkout.run(settings, runs=runs or settings.runs)))
+    if "read" in only:
+        from bench import read_path
+
+        read_settings = read_path.QUICK if quick else read_path.RECORDED
+        plan.append(("read", lambda: read_path.run(read_settings, runs=runs or read_settings.runs)))
     if "suite" in only:
         from bench import suite
 

@@ -154,7 +154,7 @@ class _Child:
             line = self.process.stdout.readline()
             if not line:
                 break
-            with contextlib.suppress(ValueError):
+            with contextlib.suppress(ValueError, KeyError):  # a log line before the URL
                 self.url = str(json.loads(line)["url"])
                 threading.Thread(target=self._drain, daemon=True).start()
                 return self.url

@@ -3,6 +3,7 @@
     python -m bench.services moto                 the AWS APIs (moto server): DynamoDB, EventBridge, ...
     python -m bench.services stripe --latency S   the payment stand-in, answering every call after S seconds
     python -m bench.services shop                 the order service under uvicorn (settings: environment)
+    python -m bench.services storefront           the storefront under uvicorn (settings: environment)
 
 Each prints one JSON line with its URL, then serves until its stdin closes. The stand-in also answers
 a `ledger` line on stdin with one JSON line: its charges and intents (for verifying double charges).
@@ -69,17 +70,21 @@ def serve_stripe(latency: float) -> None:
     server.stop()
 
 
-def serve_shop() -> None:
+def serve_shop(module: str = "shop.order_service.app") -> None:
     sys.path.insert(0, str(APP_CODE))
+    import importlib
+
     import uvicorn
 
-    from shop.order_service.app import app
+    app = importlib.import_module(module).app
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and without it a
+    # response's headers and body (two writes) wait on the client's delayed ACK: ~40 ms per keep-alive request
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(1024)
-    # As in the order-api task: one uvicorn process; the ALB keeps the access log, so uvicorn does not.
+    # As in the ECS task: one uvicorn process; the ALB keeps the access log, so uvicorn does not.
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, backlog=1024,
                                            timeout_graceful_shutdown=5))
 
@@ -100,13 +105,15 @@ def serve_shop() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.services")
-    parser.add_argument("service", choices=["moto", "stripe", "shop"])
+    parser.add_argument("service", choices=["moto", "stripe", "shop", "storefront"])
     parser.add_argument("--latency", type=float, default=0.05, help="stand-in: seconds per provider call")
     args = parser.parse_args()
     if args.service == "moto":
         serve_moto()
     elif args.service == "stripe":
         serve_stripe(args.latency)
+    elif args.service == "storefront":
+        serve_shop("shop.storefront.app")
     else:
         serve_shop()
 

@@ -26,6 +26,9 @@ from components.defaults import log_group, policy_document
 
 ENGINE = "valkey"
 PORT = 6379
+APP_ACCESS_STRING = "on ~* +@all -@dangerous"
+"""What the app user may do: every key and command except the dangerous ones (FLUSHALL, KEYS,
+CONFIG, DEBUG, ...). The storefront's commands (GET, SET, INCR, EVALSHA) are within it."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,6 +73,8 @@ class ProductCache(pulumi.ComponentResource):
     port: pulumi.Output[int]
     security_group_id: pulumi.Output[str]
     replication_group_arn: pulumi.Output[str]
+    replication_group_id: pulumi.Output[str]
+    """What an IAM auth token is signed for (the client's CACHE_NAME)."""
     node_ids: list[pulumi.Output[str]]
     """The `CacheClusterId` dimension of each node's metrics (`<group>-001` is created primary)."""
     user_group_id: pulumi.Output[str] | None
@@ -111,7 +116,7 @@ class ProductCache(pulumi.ComponentResource):
             app_user_id = physical_name(f"{name}-app", 40)
             app_user = aws.elasticache.User(
                 f"{name}-app", user_id=app_user_id, user_name=app_user_id, engine=ENGINE,
-                access_string="on ~* +@all -@dangerous",
+                access_string=APP_ACCESS_STRING,
                 authentication_mode=aws.elasticache.UserAuthenticationModeArgs(type="iam"),
                 opts=child)
             user_group = aws.elasticache.UserGroup(
@@ -145,6 +150,7 @@ class ProductCache(pulumi.ComponentResource):
         self.port = group.port.apply(lambda p: p or PORT)
         self.security_group_id = security_group.id
         self.replication_group_arn = group.arn
+        self.replication_group_id = group.replication_group_id
         self.node_ids = [pulumi.Output.concat(group.replication_group_id, f"-{i:03d}")
                          for i in range(1, nodes + 1)]
         self.user_group_id = user_group.user_group_id if user_group else None
@@ -156,6 +162,7 @@ class ProductCache(pulumi.ComponentResource):
             "primary_endpoint": self.primary_endpoint, "reader_endpoint": self.reader_endpoint,
             "port": self.port, "security_group_id": self.security_group_id,
             "replication_group_arn": self.replication_group_arn,
+            "replication_group_id": self.replication_group_id,
             "app_user_name": self.app_user_name, "app_user_arn": self.app_user_arn})
 
     def allow_roles(self, role_names: Mapping[str, pulumi.Input[str]]) -> None:

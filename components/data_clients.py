@@ -24,7 +24,8 @@ class DataClients(pulumi.ComponentResource):
     app_security_group_id: pulumi.Output[str]
     """Attached to every ECS task of the app tier: admitted by Aurora, the cache and search."""
     lambda_security_group_id: pulumi.Output[str]
-    """Attached to every VPC Lambda function: admitted by Aurora (through its proxy) and search."""
+    """Attached to every VPC Lambda function: admitted by Aurora (through its proxy), the cache and
+    search."""
 
     def __init__(self, name: str, args: DataClientsArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:

@@ -175,9 +175,10 @@ class RelationalDatabase(pulumi.ComponentResource):
     reader_endpoint: pulumi.Output[str]
     proxy_endpoint: pulumi.Output[str]
     """For Lambda functions: TLS and an IAM token (rds-db:connect on `proxy_arn`'s resource id)."""
-    proxy_read_only_endpoint: pulumi.Output[str] | None
-    """A global database's member: the proxy's readers, for the functions of a Region whose
-    cluster is a secondary now (write forwarding carries their writes)."""
+    proxy_read_only_endpoint: pulumi.Output[str]
+    """The proxy's endpoint to the readers only (never the writer): the storefront reads through it;
+    in a global database's secondary Region, so do the functions (write forwarding carries their
+    writes)."""
     port: pulumi.Output[int]
     cluster_arn: pulumi.Output[str]
     cluster_identifier: pulumi.Output[str]
@@ -367,15 +368,13 @@ class RelationalDatabase(pulumi.ComponentResource):
             f"{name}-proxy", db_proxy_name=proxy.name, target_group_name=target_group.name,
             db_cluster_identifier=cluster.cluster_identifier,
             opts=pulumi.ResourceOptions(parent=self, depends_on=instances))
-        self.proxy_read_only_endpoint = None
-        if role is not GlobalRole.NONE:
-            # While the cluster is a secondary it has no writer: its readers take the functions'
-            # connections and forward their writes to the global database's writer.
-            self.proxy_read_only_endpoint = aws.rds.ProxyEndpoint(
-                f"{name}-proxy-readers", db_proxy_endpoint_name=physical_name(f"{name}-readers", 63),
-                db_proxy_name=proxy.name, target_role="READ_ONLY",
-                vpc_subnet_ids=list(args.subnet_ids), vpc_security_group_ids=[proxy_sg.id],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[proxy_target])).endpoint
+        # Reads that must never load the writer (the storefront), and, while the cluster is a global
+        # database's secondary (no writer), the functions' connections, whose writes are forwarded.
+        self.proxy_read_only_endpoint = aws.rds.ProxyEndpoint(
+            f"{name}-proxy-readers", db_proxy_endpoint_name=physical_name(f"{name}-readers", 63),
+            db_proxy_name=proxy.name, target_role="READ_ONLY",
+            vpc_subnet_ids=list(args.subnet_ids), vpc_security_group_ids=[proxy_sg.id],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[proxy_target])).endpoint
 
         self.cluster_endpoint = cluster.endpoint
         self.reader_endpoint = cluster.reader_endpoint

@@ -5,7 +5,8 @@
   function. A handler is checked against the files before any resource exists.
 - Third-party code: boto3 from the Lambda runtime; Powertools from its public layer, resolved from
   the SSM public parameter of the exact version `app_code/requirements.txt` pins; the rest the
-  handlers import (psycopg with its binary libpq, psycopg-pool, pydantic, stripe) from one
+  handlers import (psycopg with its binary libpq, psycopg-pool, pydantic, stripe, redis,
+  opensearch-py) from one
   dependencies layer of PyPI wheels for manylinux aarch64 / CPython 3.12 at the same pins, built by
   `scripts/build_lambda_layers.py` into `build/lambda-layers/dependencies/` before
   `pulumi preview`/`up` (the engine reads the folder then; the offline engine never does). It comes
@@ -31,6 +32,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
+from components.cache import PORT as CACHE_PORT
 from components.config import PROJECT_DIR
 from components.defaults import (
     LAMBDA_ARCHITECTURE,
@@ -47,10 +49,11 @@ APP_CODE_DIR = PROJECT_DIR / "app_code"
 PACKAGE = "shop"
 DEPENDENCIES_LAYER_DIR = PROJECT_DIR / "build" / "lambda-layers" / "dependencies"
 """Built by scripts/build_lambda_layers.py; holds `python/` as Lambda expects in a layer."""
-DEPENDENCY_PACKAGES = ("psycopg", "psycopg-pool", "pydantic", "stripe", "sqlparse")
+DEPENDENCY_PACKAGES = ("psycopg", "psycopg-pool", "pydantic", "stripe", "sqlparse", "redis",
+                       "opensearch-py")
 """Packages of app_code/requirements.txt the handlers import that neither the runtime (boto3) nor
 the Powertools layer provides at the pinned version; psycopg is required, the others go in when
-pinned. The service-only ones (fastapi, uvicorn) stay out."""
+pinned. The service-only ones (fastapi, uvicorn, Jinja2) stay out."""
 RDS_CA_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
 """AWS's bundle of every RDS certificate authority (RDS user guide, "Certificate bundles by AWS
 Region"): what verifies an Aurora cluster endpoint's certificate, which no system store holds."""
@@ -292,6 +295,43 @@ def payment_secret_access(secret_arn: pulumi.Input[str]) -> Access:
                   environment={"STRIPE_SECRET_ARN": secret_arn})
 
 
+SEARCH_READ_ACTIONS = ("es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost")
+"""Search and get (a search is a POST)."""
+SEARCH_WRITE_ACTIONS = (*SEARCH_READ_ACTIONS, "es:ESHttpPut", "es:ESHttpDelete")
+"""Also index documents, create indexes, move aliases, delete old indexes."""
+
+
+def search_access(domain_arn: pulumi.Input[str], endpoint: pulumi.Input[str], *,
+                  actions: Sequence[str], sid: str = "SearchDomain") -> Access:
+    """`actions` on the domain's paths (the domain's access policy must also name the role)."""
+    return Access(statements=({"Sid": sid, "Effect": "Allow", "Action": list(actions),
+                               "Resource": pulumi.Output.concat(domain_arn, "/*")},),
+                  environment={"SEARCH_ENDPOINT": endpoint})
+
+
+@dataclass(frozen=True, kw_only=True)
+class CacheRef:
+    """The product cache as a client sees it: where it is and the IAM-enabled user to connect as."""
+
+    host: pulumi.Input[str]
+    port: pulumi.Input[int]
+    user_name: pulumi.Input[str]
+    user_arn: pulumi.Input[str]
+    replication_group_id: pulumi.Input[str]
+    replication_group_arn: pulumi.Input[str]
+
+
+def cache_access(cache: CacheRef) -> Access:
+    """Connect as the cache's app user with an IAM token over TLS: the variables shop.cache reads."""
+    return Access(
+        statements=({"Sid": "ConnectToTheCacheAsTheAppUser", "Effect": "Allow",
+                     "Action": "elasticache:Connect",
+                     "Resource": [cache.replication_group_arn, cache.user_arn]},),
+        environment={"CACHE_HOST": cache.host,
+                     "CACHE_PORT": pulumi.Output.from_input(cache.port).apply(str),
+                     "CACHE_USER": cache.user_name, "CACHE_NAME": cache.replication_group_id})
+
+
 def database_user(workload: str) -> str:
     """The PostgreSQL user a function connects as: its own, granted `rds_iam` and its tables."""
     return workload.replace("-", "_")
@@ -469,9 +509,10 @@ class FunctionBaseArgs:
 class FunctionBase(pulumi.ComponentResource):
     """The VPC functions' own security group, and the layer of the handlers' third-party code.
 
-    The group has no ingress and sends only HTTPS anywhere (AWS APIs and partners through the NAT
-    gateways) and PostgreSQL within the VPC (the RDS Proxy); which store admits a function is the
-    data tier's decision, through its client group.
+    The group has no ingress and sends only HTTPS anywhere (AWS APIs, the search domain and partners
+    through the NAT gateways), PostgreSQL within the VPC (the RDS Proxy) and Redis within the VPC
+    (the product cache); which store admits a function is the data tier's decision, through its
+    client group.
     """
 
     security_group_id: pulumi.Output[str]
@@ -483,15 +524,18 @@ class FunctionBase(pulumi.ComponentResource):
         super().__init__("ecommerce:events:FunctionBase", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         group = aws.ec2.SecurityGroup(
-            name, vpc_id=args.vpc_id, description="Lambda functions: no ingress, HTTPS and "
-                                                  "PostgreSQL out",
+            name, vpc_id=args.vpc_id, description="Lambda functions: no ingress, HTTPS, "
+                                                  "PostgreSQL and Redis out",
             ingress=[], egress=[
                 aws.ec2.SecurityGroupEgressArgs(protocol="tcp", from_port=443, to_port=443,
                                                 cidr_blocks=["0.0.0.0/0"],
                                                 description="AWS APIs and partners over TLS"),
                 aws.ec2.SecurityGroupEgressArgs(protocol="tcp", from_port=5432, to_port=5432,
                                                 cidr_blocks=[args.vpc_cidr],
-                                                description="PostgreSQL through the RDS Proxy")],
+                                                description="PostgreSQL through the RDS Proxy"),
+                aws.ec2.SecurityGroupEgressArgs(protocol="tcp", from_port=CACHE_PORT, to_port=CACHE_PORT,
+                                                cidr_blocks=[args.vpc_cidr],
+                                                description="Redis (TLS) to the product cache")],
             tags={"Name": name}, opts=child)
         layer = aws.lambda_.LayerVersion(
             f"{name}-dependencies", layer_name=f"{pulumi.get_project()}-{pulumi.get_stack()}-dependencies",

@@ -22,6 +22,13 @@ takes one period per alarm, a multiple of 60 s, and at most a day of evaluation)
 ANDs the long and the short window. Windows with fewer than `SLO_MIN_REQUESTS` requests count as
 no errors, so one failed request at 3 a.m. in staging does not page.
 
+The storefront's read path. The storefront writes its own metrics (namespace `ecommerce`, dimension
+`service=storefront`, as EMF log lines: app_code/shop/storefront/metrics.py): cache hits, misses,
+reads that fell back to the database because the cache could not be reached, database loads, and
+each search's latency. The dashboard charts the hit ratio and search latency; alarms fire when the
+cache is unreachable, the hit ratio collapses (the database takes the reads), or search is slow or
+failing.
+
 What the tiers already alarm on, and so is not repeated here: each consumer's DLQ depth and oldest
 message (QueueConsumer), each scheduled job's DLQ (ScheduledJobs), SES bounce and complaint rates
 (Email). The runbook for every alarm is docs/operations.md.
@@ -40,6 +47,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.lambda_code import METRICS_NAMESPACE
+
 EDGE_REGION = "us-east-1"
 """CloudFront publishes its metrics there, so the edge alarm (and its topic) live there."""
 MAX_EVALUATION_SECONDS = 24 * 3600  # CloudWatch: period x evaluation periods <= one day
@@ -52,6 +61,16 @@ LAMBDA_ERROR_PERCENT = 5.0
 REPLICA_LAG_MS = 2000
 PAYMENT_ERRORS_PER_5_MINUTES = 5
 PAYMENT_ERRORS_METRIC = "PaymentErrors"
+STOREFRONT = "storefront"
+"""The service whose read-path metrics are charted and alarmed (their `service` dimension)."""
+CACHE_HITS, CACHE_MISSES, CACHE_ERRORS = "CacheHits", "CacheMisses", "CacheErrors"
+DATABASE_LOADS, SEARCH_LATENCY, SEARCH_ERRORS = "DatabaseLoads", "SearchLatency", "SearchErrors"
+"""The storefront's metric names (app_code/shop/storefront/metrics.py writes them; a test pins both)."""
+CACHE_HIT_RATIO_PERCENT = 80.0
+"""Below this for 15 minutes (with traffic), the database is taking the cache's reads."""
+CACHE_RATIO_MIN_READS = 100
+SEARCH_P99_MS = 1000
+SEARCH_ERRORS_PER_5_MINUTES = 5
 # What the order service logs when a payment goes wrong on our side (app_code/shop/payments.py and
 # checkout.py): the provider could not be reached to start or to look up a payment, or a card was
 # charged but the order could not be written. Declines are the customer's, not errors.
@@ -392,6 +411,10 @@ class Observability(pulumi.ComponentResource):
             description="OpenSearch has been yellow for 15 minutes: replica shards are unassigned, "
                         "one more node loss risks data. Runbook: docs/operations.md#search-yellow")
 
+        # -- the storefront's read path (its own metrics) -----------------------------------------
+        if STOREFRONT in web.services:
+            self._storefront_alarms()
+
         # -- events: the consumers' functions (their queues alarm in QueueConsumer) -------------
         for consumer, metrics in args.consumers.items():
             function = {"FunctionName": metrics.function_name}
@@ -418,6 +441,42 @@ class Observability(pulumi.ComponentResource):
         self.dashboard_name = dashboard.dashboard_name
         self.register_outputs({"dashboard_name": self.dashboard_name,
                                "slo_alarm_arns": self.slo_alarm_arns})
+
+    def _storefront_alarms(self) -> None:
+        own = {"service": STOREFRONT}
+        self._alarm(
+            "storefront-cache-unreachable", namespace=METRICS_NAMESPACE, metric_name=CACHE_ERRORS,
+            dimensions=own, statistic="Sum", period=60, evaluation_periods=5, datapoints_to_alarm=3,
+            threshold=0, comparison_operator="GreaterThanThreshold",
+            description="The storefront could not reach the product cache in 3 of the last 5 minutes: "
+                        "its reads go to the Aurora readers. Runbook: "
+                        "docs/operations.md#storefront-cache-unreachable")
+        self._alarm(
+            "storefront-cache-hit-ratio", metric_queries=[
+                _metric("hits", METRICS_NAMESPACE, CACHE_HITS, own, period=300),
+                _metric("misses", METRICS_NAMESPACE, CACHE_MISSES, own, period=300),
+                _expression("ratio", f"IF(FILL(hits, 0) + FILL(misses, 0) >= {CACHE_RATIO_MIN_READS}, "
+                                     "100 * FILL(hits, 0) / (FILL(hits, 0) + FILL(misses, 0)), 100)",
+                            "cache hit ratio (%)")],
+            evaluation_periods=3, datapoints_to_alarm=3, threshold=CACHE_HIT_RATIO_PERCENT,
+            comparison_operator="LessThanThreshold",
+            description=f"The storefront's cache hit ratio has been below {CACHE_HIT_RATIO_PERCENT:g}% "
+                        "for 15 minutes: the Aurora readers take most reads. Runbook: "
+                        "docs/operations.md#storefront-cache-hit-ratio")
+        self._alarm(
+            "storefront-search-latency-p99", namespace=METRICS_NAMESPACE, metric_name=SEARCH_LATENCY,
+            dimensions=own, extended_statistic="p99", evaluate_low_sample_count_percentiles="ignore",
+            period=300, evaluation_periods=3, datapoints_to_alarm=2, threshold=SEARCH_P99_MS,
+            comparison_operator="GreaterThanThreshold",
+            description=f"Search p99 latency above {SEARCH_P99_MS} ms in 2 of the last 3 five-minute "
+                        "windows. Runbook: docs/operations.md#storefront-search")
+        self._alarm(
+            "storefront-search-errors", namespace=METRICS_NAMESPACE, metric_name=SEARCH_ERRORS,
+            dimensions=own, statistic="Sum", period=300, evaluation_periods=1,
+            threshold=SEARCH_ERRORS_PER_5_MINUTES, comparison_operator="GreaterThanOrEqualToThreshold",
+            description=f"{SEARCH_ERRORS_PER_5_MINUTES}+ failed searches in 5 minutes (the domain did "
+                        "not answer, answered an error, or has no products index). Runbook: "
+                        "docs/operations.md#storefront-search")
 
     def _slo_window(self, alert: BurnRateAlert, seconds: int, threshold: float,
                     checkout: Mapping[str, pulumi.Input[str]]) -> aws.cloudwatch.MetricAlarm:
@@ -495,6 +554,7 @@ def dashboard_sections(args: ObservabilityArgs, payment_metric: tuple[str, str],
     target_groups.append(("checkout", checkout))
     cache_nodes = list(data.cache_node_ids)
     search = {"DomainName": data.search_domain_name, "ClientId": data.account_id}
+    storefront = {"service": STOREFRONT}
     queues = sorted(args.consumers.items())
     dlqs = [(c, m.dlq_name) for c, m in queues] + [(j, m.dlq_name) for j, m in sorted(args.jobs.items())]
     functions = ([(c, m.function_name) for c, m in queues]
@@ -595,6 +655,24 @@ def dashboard_sections(args: ObservabilityArgs, payment_metric: tuple[str, str],
                 _row("AWS/ES", f"ClusterStatus.{color}", search, label=color)
                 for color in ("green", "yellow", "red")], stat="Maximum"),
         ]),
+        *([(f"Storefront: the read path (its own metrics, namespace {METRICS_NAMESPACE})", [
+            _graph("Storefront · cache hit ratio (%)", region, [
+                _row(METRICS_NAMESPACE, CACHE_HITS, storefront, id="hits", visible=False),
+                _row(METRICS_NAMESPACE, CACHE_MISSES, storefront, id="misses", visible=False),
+                [{"expression": "100 * FILL(hits, 0) / (FILL(hits, 0) + FILL(misses, 0))",
+                  "label": "hit ratio (%)", "id": "ratio"}]],
+                period=300, lines=[("alarm", CACHE_HIT_RATIO_PERCENT)]),
+            _graph("Storefront · reads: cache hits, misses, database loads, cache unreachable", region, [
+                _row(METRICS_NAMESPACE, metric, storefront, label=metric)
+                for metric in (CACHE_HITS, CACHE_MISSES, DATABASE_LOADS, CACHE_ERRORS)]),
+            _graph("Storefront · search latency (ms)", region, [
+                _row(METRICS_NAMESPACE, SEARCH_LATENCY, storefront, stat="p50", label="p50"),
+                _row(METRICS_NAMESPACE, SEARCH_LATENCY, storefront, stat="p99", label="p99")],
+                stat="p99", period=300, lines=[("p99 alarm", SEARCH_P99_MS)]),
+            _graph("Storefront · failed searches", region, [
+                _row(METRICS_NAMESPACE, SEARCH_ERRORS, storefront)], period=300,
+                lines=[("alarm", SEARCH_ERRORS_PER_5_MINUTES)]),
+        ])] if STOREFRONT in web.services else []),
         ("Events: queues, dead letters and functions", [
             _graph("Events · messages waiting per queue", region, [
                 _row("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": m.queue_name},

@@ -8,7 +8,8 @@ ALB the secret origin header (`OriginAccess`).
 What differs in the secondary Region, and why:
 - the Aurora cluster is the global database's SECONDARY (readers only, writes forwarded);
 - carts are the primary's global table (a replica); sessions and idempotency records are its own;
-- no cache: the case study's second Region has none, and its readers are in-Region;
+- no cache (nor its cache-invalidator consumer): the case study's second Region has none, and
+  its readers are in-Region;
 - SES sends from the same domain with a MAIL FROM domain of its own (`mail-<region>`), whose MX
   record names that Region's feedback endpoint;
 - the ALB uses `secondaryOriginCertificateArn`, a certificate of that Region.
@@ -55,17 +56,22 @@ from components.events import EventBus, EventBusArgs, Publisher
 from components.images import ImageSettings
 from components.keys import EncryptionKeys, EncryptionKeysArgs
 from components.lambda_code import (
+    SEARCH_READ_ACTIONS,
+    SEARCH_WRITE_ACTIONS,
     Access,
+    CacheRef,
     CodeBundle,
     DatabaseAccess,
     FunctionBase,
     FunctionBaseArgs,
     FunctionSettings,
     TableRef,
+    cache_access,
     database_access,
     database_user,
     payment_secret_access,
     powertools_layer_arn,
+    search_access,
     table_access,
 )
 from components.migrations import SchemaMigrations, SchemaMigrationsArgs
@@ -75,6 +81,13 @@ from components.schedules import ScheduledJobs, ScheduledJobsArgs
 from components.search import SearchDomain, SearchDomainArgs
 from components.user_state import GlobalTables, UserStateTables, UserStateTablesArgs
 from components.web import DedicatedRoute, OidcAuthentication, WebServices, WebServicesArgs
+
+CACHE_CONSUMERS = frozenset({"cache-invalidator"})
+"""Consumers that keep the product cache current: built only in a Region that has the cache."""
+DATABASE_FREE_CONSUMERS = frozenset({"search-indexer", "cache-invalidator"})
+"""Consumers whose events carry all they need: no database user, no database access."""
+SEARCH_WRITERS = frozenset({"search-indexer", "recommendations"})
+"""Consumers that write search documents."""
 
 
 class RegionRole(StrEnum):
@@ -275,7 +288,7 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
     cache = None if secondary else ProductCache("cache", ProductCacheArgs(
         vpc_id=network.vpc_id, subnet_ids=isolated_subnets,
         availability_zones=network.availability_zones,
-        client_security_group_ids=[data_clients.app_security_group_id],
+        client_security_group_ids=clients,  # the storefront reads, the cache-invalidator writes
         node_type=cfg.data.cache_node_type, node_count=cfg.data.cache_node_count,
         log_retention_days=cfg.log_retention_days, logs_kms_key_arn=keys.logs_key_arn,
         protection=protection), opts=data_opts)
@@ -320,25 +333,33 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
     payment_lookup_secret_arn = arn_in_region(cfg.payment_lookup_secret_arn, ctx.region)
     # Every database client (services, consumers, jobs) reaches the database through this endpoint,
     # released by the migrations: each is ordered after them by the dependency graph.
-    proxy_endpoint = database.proxy_endpoint if writes_here or database.proxy_read_only_endpoint \
-        is None else database.proxy_read_only_endpoint
+    proxy_endpoint = database.proxy_endpoint if writes_here else database.proxy_read_only_endpoint
     proxy_access = DatabaseAccess(
         proxy_endpoint=migrations.gate(proxy_endpoint) if migrations else proxy_endpoint,
         proxy_arn=database.proxy_arn, port=database.port, database_name=database.database_name)
-    consumer_access = {"email": email.sender_access()}  # beyond its queue, idempotency, database
+    search_writes = search_access(search.domain_arn, search.endpoint, actions=SEARCH_WRITE_ACTIONS)
+    consumer_access = {"email": email.sender_access(),  # beyond its queue, idempotency, database
+                       **dict.fromkeys(SEARCH_WRITERS, search_writes)}
+    if cache is not None and cache.app_user_name is not None and cache.app_user_arn is not None:
+        consumer_access["cache-invalidator"] = cache_access(CacheRef(
+            host=cache.primary_endpoint, port=cache.port, user_name=cache.app_user_name,
+            user_arn=cache.app_user_arn, replication_group_id=cache.replication_group_id,
+            replication_group_arn=cache.replication_group_arn))
     consumers = {spec.name: QueueConsumer(spec.name, QueueConsumerArgs(
         spec=spec, bus_name=bus.bus_name, functions=functions,
         messaging_kms_key_arn=keys.messaging_key_arn, alarm_topic_arn=alarms.topic_arn,
         idempotency_table=TableRef(user_state.idempotency_table_name,
                                    user_state.idempotency_table_arn),
-        database=proxy_access, access=consumer_access.get(spec.name, Access())),
-        opts=events_opts) for spec in cfg.events.consumers}
+        database=None if spec.name in DATABASE_FREE_CONSUMERS else proxy_access,
+        access=consumer_access.get(spec.name, Access())),
+        opts=events_opts) for spec in cfg.events.consumers
+        if cache is not None or spec.name not in CACHE_CONSUMERS}
     jobs = ScheduledJobs("jobs", ScheduledJobsArgs(
         account_id=ctx.account_id, bus_name=bus.bus_name, bus_arn=bus.bus_arn,
         functions=functions, messaging_kms_key_arn=keys.messaging_key_arn,
         alarm_topic_arn=alarms.topic_arn,
         carts_table=TableRef(user_state.carts_table_name, user_state.carts_table_arn),
-        database=proxy_access, payment_lookup_secret_arn=payment_lookup_secret_arn,
+        database=proxy_access, payment_lookup_secret_arn=payment_lookup_secret_arn, search=search_writes,
         enabled=writes_here), opts=events_opts)
 
     # --- web: the ALB only CloudFront can reach, and the ECS services behind it ------------------
@@ -348,7 +369,8 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
         "IDEMPOTENCY_TABLE": user_state.idempotency_table_name,
         **({"CACHE_HOST": cache.primary_endpoint, "CACHE_PORT": cache.port.apply(str)}
            if cache else {}),
-        **({"CACHE_USER": cache.app_user_name} if cache and cache.app_user_name else {}),
+        **({"CACHE_USER": cache.app_user_name, "CACHE_NAME": cache.replication_group_id}
+           if cache and cache.app_user_name else {}),
         "SEARCH_ENDPOINT": search.endpoint, "EVENT_BUS_NAME": bus.bus_name,
         "PUBLIC_BASE_URL": origin.public_base_url}
     web_service_names = {s.name for s in cfg.web.services}
@@ -358,6 +380,21 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
                                             region=ctx.region, account_id=ctx.account_id,
                                             ca_bundle="system")
                       for name in web_service_names}
+    if "storefront" in service_access:
+        # The storefront reads the catalog from the readers only (the proxy's read-only endpoint),
+        # the shopper's session and cart for the cart page, and the search domain.
+        read_only = database.proxy_read_only_endpoint
+        readers = DatabaseAccess(proxy_endpoint=migrations.gate(read_only) if migrations else read_only,
+                                 proxy_arn=database.proxy_arn, port=database.port,
+                                 database_name=database.database_name)
+        service_access["storefront"] = (
+            database_access(readers, user=database_user("storefront"), region=ctx.region,
+                            account_id=ctx.account_id, ca_bundle="system")
+            + table_access(TableRef(user_state.carts_table_name, user_state.carts_table_arn),
+                           env_var="CARTS_TABLE", sid="ReadCarts", actions=("dynamodb:GetItem",))
+            + table_access(TableRef(user_state.sessions_table_name, user_state.sessions_table_arn),
+                           env_var="SESSIONS_TABLE", sid="ReadSessions", actions=("dynamodb:GetItem",))
+            + search_access(search.domain_arn, search.endpoint, actions=SEARCH_READ_ACTIONS))
     if "order-api" in service_access:
         service_access["order-api"] += (
             table_access(TableRef(user_state.carts_table_name, user_state.carts_table_arn),
@@ -414,11 +451,13 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
                      role_name=web.task_role_names["order-api"], detail_types=("order.placed",))]
           if "order-api" in web.task_role_arns else []),
         *(Publisher(name=name, role_arn=arn) for name, arn in jobs.publisher_role_arns.items())])
-    # The app tier reads the cache; it and the recommendations consumer (which indexes) use search.
+    # The app tier reads the cache; it, the consumers that write search documents and the reindex
+    # job use search.
     if cache is not None:
         cache.allow_roles(web.task_role_names)
     search.allow_roles([*web.task_role_arns.values(),
-                        *(c.role_arn for name, c in consumers.items() if name == "recommendations")])
+                        *(c.role_arn for name, c in consumers.items() if name in SEARCH_WRITERS),
+                        *(arn for name, arn in jobs.role_arns.items() if name == "search-reindex")])
 
     return RegionalStack(region=ctx.region, keys=keys, alarms=alarms, network=network,
                          data_clients=data_clients, database=database, user_state=user_state,

@@ -1,5 +1,6 @@
-"""Scheduled work on EventBridge Scheduler: the outbox relay sweeper, abandoned-cart reminders and
-the nightly sales roll-up, each a Lambda function with its own role, schedule and DLQ.
+"""Scheduled work on EventBridge Scheduler: the outbox relay sweeper, abandoned-cart reminders,
+the nightly sales roll-up and the weekly search reindex, each a Lambda function with its own role,
+schedule and DLQ.
 
 A schedule invokes its function asynchronously. Both ways a run can fail end in the job's DLQ (and
 its alarm): Scheduler could not invoke after its retries (the schedule's dead-letter config), or
@@ -55,6 +56,8 @@ class JobSpec:
     reads_payment_secret: bool = False
     """Looks payments up with the provider (never charges): reads its restricted read-only key, never
     the charging key (a scheduled job holding that key could charge asynchronously)."""
+    search: bool = False
+    """Builds search indexes and moves their aliases (`ScheduledJobsArgs.search`)."""
 
 
 JOBS = (
@@ -77,6 +80,11 @@ JOBS = (
             schedule="cron(30 0 * * ? *)",
             description="Rolls up yesterday's orders into the daily sales table",
             timeout=900, memory=1024, max_event_age_seconds=6 * 3600, retries=2),
+    JobSpec(name="search-reindex", handler="shop.jobs.search_reindex.handler",
+            schedule="cron(30 3 ? * SUN *)",
+            description="Rebuilds the products and recommendations indexes from PostgreSQL and swaps "
+                        "their aliases (also run by hand on a new domain or a mapping change)",
+            timeout=900, memory=1024, max_event_age_seconds=6 * 3600, retries=1, search=True),
 )
 SCHEDULER_RETRIES = 3
 
@@ -93,6 +101,8 @@ class ScheduledJobsArgs:
     database: DatabaseAccess
     payment_lookup_secret_arn: pulumi.Input[str]
     """The provider's restricted read-only key (never the charging key)."""
+    search: Access | None = None
+    """The search domain's write access, for the jobs that build indexes (None: no such jobs)."""
     jobs: Sequence[JobSpec] = JOBS
     enabled: bool = True
     """False: the schedules exist but are DISABLED (a secondary Region's standby: the jobs write to
@@ -125,6 +135,8 @@ class ScheduledJobs(pulumi.ComponentResource):
                 raise ValueError(f"job {job.name!r}: retries={job.retries} must be from 0 to 2")
             if not 60 <= job.max_event_age_seconds <= 21_600:
                 raise ValueError(f"job {job.name!r}: max_event_age_seconds must be from 60 to 21600")
+            if job.search and args.search is None:
+                raise ValueError(f"job {job.name!r} builds search indexes but no search access was given")
             unknown = [e for e in job.publishes if e not in KNOWN_EVENTS]
             if unknown:
                 raise ValueError(f"job {job.name!r}: publishes unknown event {unknown[0]!r}")
@@ -157,6 +169,8 @@ class ScheduledJobs(pulumi.ComponentResource):
                                        actions=job.carts_actions, sid="Carts")
             if job.reads_payment_secret:
                 access += payment_secret_access(args.payment_lookup_secret_arn)
+            if job.search and args.search is not None:
+                access += args.search
             if job.database:
                 access += database_access(args.database, user=database_user(job.name),
                                           region=region, account_id=args.account_id)

@@ -16,7 +16,10 @@ from shop.settings import Settings
 from shop.userstate import CartStore, SessionStore
 
 if TYPE_CHECKING:  # imported where used, so a consumer's cold start never loads the payment client
+    from opensearchpy import OpenSearch
+
     from shop.accounts.service import AccountService
+    from shop.cache import ReadCache
     from shop.checkout import CheckoutService
     from shop.outbox import OutboxRelay
     from shop.payments import PaymentGateway
@@ -105,6 +108,28 @@ class Runtime:
 
         return CheckoutService(self.db, self.carts, self.gateway)
 
+    @cached_property
+    def search(self) -> OpenSearch:
+        """The search domain's client (SEARCH_ENDPOINT, SigV4)."""
+        from shop.search.client import connect
+
+        client = connect(self.settings)
+        if client is None:
+            self.settings.require("search_endpoint")
+        assert client is not None
+        return client
+
+    @cached_property
+    def read_cache(self) -> ReadCache:
+        """Cache-aside over the product cache (CACHE_HOST); without one, reads go to the database."""
+        from shop.cache import ReadCache, connect
+
+        return ReadCache(connect(self.settings))
+
     def close(self) -> None:
         if "db" in self.__dict__:
             self.db.close()
+        if "search" in self.__dict__:
+            self.search.close()
+        if "read_cache" in self.__dict__:
+            self.read_cache.close()

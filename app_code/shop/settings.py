@@ -56,6 +56,17 @@ class Settings:
     admin_roles_claim: str = ""
     admin_editor_group: str = ""
     admin_viewer_group: str = ""
+    # The storefront's read path (docs/storefront.md): the product cache and the search domain.
+    cache_host: str = ""
+    cache_port: int = 6379
+    cache_user: str = ""
+    cache_name: str = ""
+    """The replication group id: an ElastiCache IAM auth token is signed for it."""
+    cache_tls: bool = True
+    cache_ca_file: str = ""
+    search_endpoint: str = ""
+    """Host name (or https://host:port URL) of the OpenSearch domain; requests are SigV4-signed."""
+    search_sigv4: bool = True
     # Behaviour.
     relay_after_commit: bool = True
     abandoned_cart_after_hours: int = 24
@@ -100,6 +111,14 @@ class Settings:
             admin_roles_claim=env.get("ADMIN_ROLES_CLAIM", ""),
             admin_editor_group=env.get("ADMIN_EDITOR_GROUP", ""),
             admin_viewer_group=env.get("ADMIN_VIEWER_GROUP", ""),
+            cache_host=env.get("CACHE_HOST", ""),
+            cache_port=int(number("CACHE_PORT", 6379)),
+            cache_user=env.get("CACHE_USER", ""),
+            cache_name=env.get("CACHE_NAME", ""),
+            cache_tls=_flag(env.get("CACHE_TLS", "true")),
+            cache_ca_file=env.get("CACHE_CA_FILE", ""),
+            search_endpoint=env.get("SEARCH_ENDPOINT", ""),
+            search_sigv4=_flag(env.get("SEARCH_SIGV4", "true")),
             relay_after_commit=_flag(env.get("RELAY_AFTER_COMMIT", "true")),
             abandoned_cart_after_hours=int(number("ABANDONED_CART_AFTER_HOURS", 24)),
             stranded_checkout_after_seconds=int(number("STRANDED_CHECKOUT_AFTER_SECONDS", 120)),

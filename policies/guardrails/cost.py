@@ -92,6 +92,7 @@ ECR_DEFAULT_IMAGES = 50
 INSIGHTS_CLUSTER_METRICS = 8     # Container Insights metrics per cluster, plus per service:
 INSIGHTS_SERVICE_METRICS = 11
 INSIGHTS_GB_PER_TASK = 0.2       # performance log events per task-month
+_PRICED_ELSEWHERE = ("ECS/ContainerInsights", "ContainerInsights")  # with the ECS cluster
 
 
 # ----------------------------------------------------------------------------------------------
@@ -549,6 +550,7 @@ class _Context:
         self._all_types = tuple(dict.fromkeys(r.type for r in graph.resources))  # for indexed lookups
         self._expiry_days: dict[str, float | None] = {}  # bucket -> its lifecycle's expiry (log buckets)
         self._table_traffic: dict[str, tuple[str, float, float]] = {}
+        self._custom_metrics: set[str] = set()  # app-published metrics already priced (by an alarm)
 
     # -- places ------------------------------------------------------------------------------
     def region(self, resource: Res) -> str:
@@ -610,6 +612,26 @@ class _Context:
 
     def refers(self, resource: Res, key: str, target: Res) -> bool:
         return self.same_place(resource, target) and self.graph.refers(resource, key, target)
+
+    def new_custom_metrics(self, resource: Res, metrics: Sequence[Mapping[str, Any]]) -> int:
+        """How many of the metrics an alarm watches are custom (not `AWS/*`, not from a metric filter,
+        which is priced itself) and not priced yet: metrics the app publishes (EMF), billed once."""
+        filtered = {(str(_text(t.get("namespace"), "")), str(_text(t.get("name"), "")))
+                    for f in self.of_type("aws:cloudwatch/logMetricFilter:LogMetricFilter")
+                    for t in as_list(f.props.get("metricTransformation")) if isinstance(t, Mapping)}
+        new = 0
+        for metric in metrics:
+            namespace = str(_text(metric.get("namespace"), "AWS/"))
+            name = str(_text(metric.get("metricName"), ""))
+            if namespace.startswith("AWS/") or namespace in _PRICED_ELSEWHERE \
+                    or (namespace, name) in filtered:
+                continue
+            key = json.dumps([self.region(resource), namespace, name, metric.get("dimensions")],
+                             sort_keys=True, default=str)
+            if key not in self._custom_metrics:
+                self._custom_metrics.add(key)
+                new += 1
+        return new
 
     # -- volumes -----------------------------------------------------------------------------
     def queue_messages(self, queue: Res) -> float:
@@ -1432,7 +1454,13 @@ def _metric_alarm(resource: Res, ctx: _Context) -> list[Charge]:
     high_resolution = any(p is not None and p < 60 for p in periods)
     count = len(metrics) * (3 if anomaly else 1)
     key = "cloudwatch.highResolutionAlarmMetricMonth" if high_resolution else "cloudwatch.alarmMetricMonth"
-    return [Charge(f"alarm metrics ({count})", float(count), key)]
+    charges = [Charge(f"alarm metrics ({count})", float(count), key)]
+    watched = [m.get("metric") if queries else m for m in metrics]
+    custom = ctx.new_custom_metrics(resource, [m for m in watched if isinstance(m, Mapping)])
+    if custom:
+        charges.append(Charge(f"custom metrics the app publishes, that it watches ({custom})", float(custom),
+                              "cloudwatch.metricMonth"))
+    return charges
 
 
 def _composite_alarm(resource: Res, ctx: _Context) -> list[Charge]:

@@ -7,6 +7,9 @@
 - AWS: moto's `mock_aws`, with the bus, rules, queues and DLQs, tables and SES identity laid out as
   the infrastructure lays them out.
 - Payments: tests/app/stripe_standin.py, driven by the real `stripe` client.
+- The read path: a Redis server with TLS and the stack's ACL (tests/support/redis.py), started once
+  per session on a port chosen at import, and the OpenSearch stand-in (tests/support/opensearch.py),
+  which checks every request's SigV4 signature, running from import; both emptied for each test.
 
 The environment below is set before any `shop` module is imported, because handlers read it once
 at import, as they do in Lambda.
@@ -46,9 +49,25 @@ CONSUMERS = {
     "email": ["order.placed", "cart.abandoned"],
     "analytics": ["order.placed", "order.fulfilled", "cart.abandoned"],
     "recommendations": ["order.placed", "product.updated"],
+    "search-indexer": ["product.updated"],
+    "cache-invalidator": ["product.updated"],
 }
 MAX_RECEIVE_COUNT = 3
+REDIS_DIR = Path(tempfile.gettempdir()) / f"shop-redis-{os.getpid()}-{secrets.token_hex(3)}"
+CACHE_USER = "shop-cache-app"
 
+from tests.support.opensearch import StandIn  # noqa: E402
+from tests.support.redis import RedisServer, RedisUnavailable, free_port  # noqa: E402
+
+# SigV4 is checked with the test credentials, and with moto's, which mock_aws puts in the environment.
+SEARCH = StandIn(credentials={"testing": "testing", "FOOBARKEY": "FOOBARSECRET"}).start()
+REDIS = RedisServer(REDIS_DIR, app_user=CACHE_USER, port=free_port())
+
+os.environ.update({
+    "SEARCH_ENDPOINT": SEARCH.url, "SEARCH_SIGV4": "true",
+    "CACHE_HOST": "127.0.0.1", "CACHE_PORT": str(REDIS.port), "CACHE_USER": CACHE_USER,
+    "CACHE_NAME": "shop-cache", "CACHE_TLS": "true", "CACHE_CA_FILE": str(REDIS.ca_file),
+})
 os.environ.update({
     "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
@@ -506,3 +525,97 @@ class Stores:
 @pytest.fixture
 def stores(db: Db, aws: Aws, stripe_api: StripeStandIn) -> Stores:
     return Stores(db, aws, stripe_api)
+
+
+# --- the read path: Redis, the OpenSearch stand-in, the storefront --------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    try:
+        REDIS.start()
+    except RedisUnavailable as error:
+        REDIS.stop()
+        pytest.fail(str(error))
+    yield REDIS
+    REDIS.stop()
+
+
+@pytest.fixture
+def cache_admin(redis_server: RedisServer) -> Any:
+    """An admin connection to the test Redis, emptied first (the app user may not FLUSHALL)."""
+    admin = redis_server.admin()
+    admin.flushall()
+    yield admin
+    admin.close()
+
+
+@pytest.fixture(autouse=True)
+def search_domain() -> StandIn:
+    """The OpenSearch stand-in, empty at the start of every test."""
+    SEARCH.reset()
+    return SEARCH
+
+
+CATEGORIES = [("apparel", "Apparel"), ("kitchen", "Kitchen"), ("empty-shelf", "Empty shelf")]
+
+
+@dataclass
+class Catalog:
+    db: Db
+
+    def put(self, sku: str, name: str, price_cents: int, *, category: str | None = "apparel",
+            description: str = "", stock: int = 5, active: bool = True, currency: str = "USD") -> Any:
+        """Insert or change a product as the admin would (version + 1); its snapshot."""
+        from shop.events import ProductSnapshot
+
+        with self.db.connect() as conn:
+            row = conn.execute(
+                """INSERT INTO products (sku, name, price_cents, currency, description, category, stock,
+                                         active)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+                   ON CONFLICT (sku) DO UPDATE SET name = EXCLUDED.name, price_cents = EXCLUDED.price_cents,
+                       currency = EXCLUDED.currency, description = EXCLUDED.description,
+                       category = EXCLUDED.category, stock = EXCLUDED.stock, active = EXCLUDED.active,
+                       version = products.version + 1, updated_at = now()
+                   RETURNING version""",
+                (sku, name, price_cents, currency, description, category, stock, active)).fetchone()
+        return ProductSnapshot(sku=sku, name=name, description=description, category=category,
+                               price_cents=price_cents, currency=currency, stock=stock, active=active,
+                               version=int(row["version"]))
+
+
+@pytest.fixture
+def catalog(db: Db) -> Catalog:
+    """The conftest catalog plus categories; the catalog's own tables emptied."""
+    with db.connect() as conn, conn.transaction():
+        conn.execute("DELETE FROM co_purchase_revisions")
+        conn.execute("UPDATE products SET category = NULL")
+        conn.execute("DELETE FROM categories")
+        with conn.cursor() as cursor:
+            cursor.executemany("INSERT INTO categories (slug, name) VALUES (%s, %s)", CATEGORIES)
+        conn.execute("UPDATE products SET category = 'apparel' WHERE sku IN ('TEE-BLK-M', 'CAP-RED')")
+        conn.execute("UPDATE products SET category = 'kitchen' WHERE sku = 'MUG-WHT'")
+    return Catalog(db)
+
+
+@pytest.fixture
+def storefront_runtime(catalog: Catalog, aws: Aws, cache_admin: Any) -> Iterator[Any]:
+    """The storefront's dependencies as the stack configures them: the real cache client (TLS, the
+    IAM token as the password), the search client (SigV4), the database, DynamoDB (moto)."""
+    from shop.runtime import Runtime
+    from shop.settings import Settings
+
+    runtime = Runtime(Settings.from_env(), aws=_clients())
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture
+def storefront(storefront_runtime: Any) -> Iterator[Any]:
+    from fastapi.testclient import TestClient
+
+    from shop.storefront.app import create_app
+
+    with TestClient(create_app(lambda: storefront_runtime), raise_server_exceptions=False) as client:
+        yield client

@@ -30,7 +30,6 @@ from tests.app.conftest import REGION
 DOCKERFILE = APP_CODE_DIR / "Dockerfile"
 HADOLINT = Path(sys.executable).parent / "hadolint"
 STARTED = "Uvicorn running on"  # after the app started and the socket listens
-APPS_LANDING_LATER = {"storefront": "issue 18"}
 
 
 def hadolint(dockerfile: Path) -> subprocess.CompletedProcess[str]:
@@ -95,10 +94,7 @@ def configured() -> list[Any]:
     from offline.engine import stack_config
 
     values, _ = stack_config("prod")
-    return [pytest.param(spec.name, marks=pytest.mark.xfail(
-        strict=True, reason=f"app lands with {APPS_LANDING_LATER[spec.name]}"))
-        if spec.name in APPS_LANDING_LATER else spec.name
-        for spec in parse_stack_config(values, stack="prod").web.services]
+    return [spec.name for spec in parse_stack_config(values, stack="prod").web.services]
 
 
 @pytest.fixture(scope="module")

@@ -60,3 +60,23 @@ def test_percentiles_are_observed_values_by_nearest_rank() -> None:
     assert percentile([7.0], 99) == 7.0
     figure = Figure.of([3.0, 1.0, 2.0], "s")
     assert (figure.median, figure.min, figure.max) == (2.0, 1.0, 3.0)
+
+
+def test_the_read_path_benchmark_counts_product_queries_in_postgresqls_log_and_draws_a_zipf_mix() -> None:
+    from bench import read_path
+
+    # GIVEN the lines PostgreSQL logs for the storefront's product query (extended protocol, prepared)
+    lines = ["2026-12-03 LOG:  execute <unnamed>: SELECT sku, name, description, category, price_cents, "
+             "currency, stock, active, version FROM products WHERE sku = $1",
+             "2026-12-03 LOG:  execute _pg3_0: SELECT sku, name FROM products WHERE sku = $1",
+             "2026-12-03 DETAIL:  parameters: $1 = 'SKU-00001'",
+             "2026-12-03 LOG:  execute <unnamed>: SELECT slug, name FROM categories WHERE slug = $1"]
+    # THEN exactly the product queries count
+    assert [bool(read_path._PRODUCT_QUERY.search(line)) for line in lines] == [True, True, False, False]
+    # AND the Zipf mix is reproducible, within the catalog, and skewed (the top product is the most read)
+    settings = read_path.QUICK
+    mix = read_path.zipf(settings, 2000, seed=1)
+    assert mix == read_path.zipf(settings, 2000, seed=1)
+    assert set(mix) <= {read_path.sku(i) for i in range(settings.products)}
+    counts = Counter(mix).most_common()
+    assert counts[0][1] > 10 * counts[len(counts) // 2][1]

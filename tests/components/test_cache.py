@@ -57,16 +57,18 @@ def test_clients_authenticate_with_iam_and_the_default_user_is_off(prod: Snapsho
     assert all("passwords" not in u.inputs for u in users.values())
 
 
-def test_each_app_task_role_may_connect_as_the_app_user_only(prod: Snapshot) -> None:
+def test_the_app_tasks_and_the_cache_invalidator_may_connect_as_the_app_user_only(prod: Snapshot) -> None:
     group = group_of(prod)
     (app,) = [u for u in prod.of_type("aws:elasticache/user:User")
               if u.inputs["userName"] != "default"]
-    task_roles = {r.outputs["name"] for r in prod.of_type("aws:iam/role:Role")
-                  if r.name.startswith("web-") and r.name.endswith("-task")}
-    grants = {p.inputs["role"]: json.loads(p.inputs["policy"])["Statement"]
+    roles = {r.outputs["name"] for r in prod.of_type("aws:iam/role:Role")
+             if (r.name.startswith("web-") and r.name.endswith("-task"))
+             or r.name == "cache-invalidator-role"}
+    grants = {p.inputs["role"]: [s for s in json.loads(p.inputs["policy"])["Statement"]
+                                 if "elasticache:Connect" in json.dumps(s)]
               for p in prod.of_type("aws:iam/rolePolicy:RolePolicy")
               if "elasticache:Connect" in p.inputs["policy"]}
-    assert task_roles and set(grants) == task_roles  # no Lambda, no other tier
+    assert len(roles) == 4 and set(grants) == roles  # no other function, no other tier
     for (statement,) in grants.values():
         assert statement["Action"] == "elasticache:Connect"
         assert statement["Resource"] == [group.outputs["arn"], app.outputs["arn"]]
@@ -80,13 +82,16 @@ def test_snapshots_are_kept_and_prod_takes_a_final_one(prod: Snapshot,
     assert "finalSnapshotIdentifier" not in group_of(staging).inputs
 
 
-def test_only_the_app_tier_reaches_the_cache_from_the_isolated_subnets(prod: Snapshot) -> None:
+def test_only_the_app_and_lambda_tiers_reach_the_cache_in_the_isolated_subnets(prod: Snapshot) -> None:
     group = group_of(prod)
     (group_sg,) = group.inputs["securityGroupIds"]
     rules = [r for r in prod.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
              if r.inputs["securityGroupId"] == group_sg]
+    [lambda_group] = [g.outputs["id"] for g in prod.of_type("aws:ec2/securityGroup:SecurityGroup")
+                      if g.name == "data-clients-lambda"]
+    # the storefront reads, the cache-invalidator writes; the VPC has no other way in
     assert [r.inputs["referencedSecurityGroupId"] for r in rules] == [
-        prod.outputs["dataAppSecurityGroupId"]]  # not the Lambda tier
+        prod.outputs["dataAppSecurityGroupId"], lambda_group]
     assert (rules[0].inputs["fromPort"], rules[0].inputs["toPort"]) == (6379, 6379)
     subnet_group = next(g for g in prod.of_type("aws:elasticache/subnetGroup:SubnetGroup")
                         if g.outputs["name"] == group.inputs["subnetGroupName"])

@@ -152,8 +152,9 @@ def test_the_vpc_functions_security_group_has_no_ingress_and_narrow_egress(prod:
     base = prod.of_type("ecommerce:events:FunctionBase")[0]
     [group] = [r for r in prod.descendants(base) if r.type == "aws:ec2/securityGroup:SecurityGroup"]
     assert group.inputs["ingress"] == []
+    vpc = prod.of_type("aws:ec2/vpc:Vpc")[0].inputs["cidrBlock"]
     assert {(e["fromPort"], e["toPort"], tuple(e["cidrBlocks"])) for e in group.inputs["egress"]} == {
-        (443, 443, ("0.0.0.0/0",)), (5432, 5432, (prod.of_type("aws:ec2/vpc:Vpc")[0].inputs["cidrBlock"],))}
+        (443, 443, ("0.0.0.0/0",)), (5432, 5432, (vpc,)), (6379, 6379, (vpc,))}
     for function in prod.of_type(FUNCTION):
         if "vpcConfig" in function.inputs:
             assert group.outputs["id"] in function.inputs["vpcConfig"]["securityGroupIds"]

@@ -186,10 +186,11 @@ def test_the_event_flow_runs_in_the_second_region(multi_region: Snapshot) -> Non
     secondary = [r for r in multi_region.resources if in_secondary(multi_region, r)]
     # every consumer's queue, DLQ and function, and the jobs, with that Region's provider
     consumers = [r for r in secondary if r.type == "ecommerce:events:QueueConsumer"]
+    # (no cache there, so no cache-invalidator)
     assert sorted(c.name for c in consumers) == ["analytics", "email", "fulfillment",
-                                                 "recommendations"]
+                                                 "recommendations", "search-indexer"]
     functions = [r for r in secondary if r.type == "aws:lambda/function:Function"]
-    assert len(functions) == 4 + len(JOBS)
+    assert len(functions) == 5 + len(JOBS)
     assert {region_of(multi_region, f) for f in functions} == {SECONDARY}
     # the jobs write to the one writer database: they run in the primary Region only
     schedules = {region_of(multi_region, s): s.inputs["state"] for s in multi_region.of_type(SCHEDULE)}
@@ -280,10 +281,10 @@ def test_the_primary_master_password_comes_from_a_replicated_secret(multi_region
     assert proxy.inputs["defaultAuthScheme"] == "IAM_AUTH"
 
 
-def app_environment(snapshot: Snapshot, region: str) -> dict[str, str]:
-    (storefront,) = [t for t in snapshot.of_type("aws:ecs/taskDefinition:TaskDefinition")
-                     if region_of(snapshot, t) == region and t.name.endswith("storefront")]
-    (app, *_) = json.loads(storefront.inputs["containerDefinitions"])
+def app_environment(snapshot: Snapshot, region: str, service: str = "order-api") -> dict[str, str]:
+    (task,) = [t for t in snapshot.of_type("aws:ecs/taskDefinition:TaskDefinition")
+               if region_of(snapshot, t) == region and t.name.endswith(service)]
+    (app, *_) = json.loads(task.inputs["containerDefinitions"])
     return {e["name"]: e["value"] for e in app["environment"]}
 
 
@@ -312,6 +313,9 @@ def test_each_region_connects_where_the_writer_is(multi_region: Snapshot) -> Non
             proxy_endpoints(multi_region, region)[endpoint]
         env = function_environment(multi_region, region, "fulfillment")
         assert env["PGHOST"] == proxy_endpoints(multi_region, region)[endpoint]
+        # the storefront reads its own Region's readers in both
+        assert app_environment(multi_region, region, "storefront")["PGHOST"] == \
+            proxy_endpoints(multi_region, region)[1]
 
 
 def test_after_a_failover_the_writer_region_setting_moves_writes_and_jobs(

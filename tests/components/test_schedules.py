@@ -20,7 +20,8 @@ from tests.components.event_flow import (
 
 SCHEDULE = "aws:scheduler/schedule:Schedule"
 EXPECTED = {"outbox-relay": "rate(1 minute)", "abandoned-carts": "cron(0 * * * ? *)",
-            "checkout-recovery": "rate(5 minutes)", "sales-rollup": "cron(30 0 * * ? *)"}
+            "checkout-recovery": "rate(5 minutes)", "sales-rollup": "cron(30 0 * * ? *)",
+            "search-reindex": "cron(30 3 ? * SUN *)"}
 
 
 def job_part(snapshot: Snapshot, type_: str, name: str) -> Resource:
@@ -108,7 +109,7 @@ def test_only_the_relay_publishes_and_only_the_cart_jobs_touch_carts(prod: Snaps
     bus_arn = prod.outputs["eventBusArn"]
     carts = next(t for t in prod.of_type("aws:dynamodb/table:Table")
                  if t.outputs["name"] == prod.outputs["cartsTableName"])
-    relay, abandoned, recovery, rollup = (grants(prod, job) for job in EXPECTED)
+    relay, abandoned, recovery, rollup, reindex = (grants(prod, job) for job in EXPECTED)
     [publish] = relay["PublishOnTheBus"]
     assert publish["Resource"] == bus_arn
     assert job_part(prod, FUNCTION, "outbox-relay").inputs["environment"]["variables"][
@@ -118,10 +119,10 @@ def test_only_the_relay_publishes_and_only_the_cart_jobs_touch_carts(prod: Snaps
     assert set(cart_access["Action"]) == {"dynamodb:Scan", "dynamodb:UpdateItem"}
     [recovery_carts] = recovery["Carts"]
     assert set(recovery_carts["Action"]) == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
-    for other in (abandoned, recovery, rollup):
+    for other in (abandoned, recovery, rollup, reindex):
         assert "PublishOnTheBus" not in other
-    assert "Carts" not in relay and "Carts" not in rollup
-    text = json.dumps([relay, rollup])
+    assert "Carts" not in relay and "Carts" not in rollup and "Carts" not in reindex
+    text = json.dumps([relay, rollup, reindex])
     assert carts.outputs["arn"] not in text
 
 

@@ -86,9 +86,10 @@ def test_the_access_policy_admits_the_admin_and_app_roles_and_denies_the_rest(
     admin = domain.inputs["advancedSecurityOptions"]["masterUserOptions"]["masterUserArn"]
     web_roles = {r.outputs["arn"] for r in prod.of_type("aws:iam/role:Role")
                  if r.name.startswith("web-") and r.name.endswith("-task")}
-    (indexer,) = [r.outputs["arn"] for r in prod.of_type("aws:iam/role:Role")
-                  if r.name.startswith("recommendations")]
-    assert web_roles and set(allow["Principal"]["AWS"]) == {admin, indexer, *web_roles}
+    writers = {r.outputs["arn"] for r in prod.of_type("aws:iam/role:Role")
+               if r.name in ("recommendations-role", "search-indexer-role", "search-reindex-role")}
+    assert web_roles and len(writers) == 3
+    assert set(allow["Principal"]["AWS"]) == {admin, *writers, *web_roles}
     assert allow["Resource"] == f"{domain.outputs['arn']}/*"
     assert deny["Effect"] == "Deny"
     assert deny["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}

@@ -27,11 +27,14 @@ def task_statements(snapshot: Snapshot, service: str) -> dict[str, dict]:
 
 def test_each_service_logs_in_as_its_own_user_through_the_proxy_with_iam(prod: Snapshot) -> None:
     (proxy,) = prod.of_type("aws:rds/proxy:Proxy")
-    for service in ("storefront", "order-api", "admin"):
+    (readers,) = prod.of_type("aws:rds/proxyEndpoint:ProxyEndpoint")
+    assert readers.inputs["targetRole"] == "READ_ONLY"
+    # the storefront reads the readers only, never the writer; the others need the writer
+    for service, host in (("storefront", readers.outputs["endpoint"]),
+                          ("order-api", proxy.outputs["endpoint"]), ("admin", proxy.outputs["endpoint"])):
         env = app_environment(prod, service)
         user = service.replace("-", "_")
-        assert (env["PGHOST"], env["PGUSER"], env["DB_IAM_AUTH"]) == (
-            proxy.outputs["endpoint"], user, "true")
+        assert (env["PGHOST"], env["PGUSER"], env["DB_IAM_AUTH"]) == (host, user, "true")
         assert env["PGSSLMODE"] == "verify-full"
         connect = task_statements(prod, service)["DatabaseThroughTheProxy"]
         assert connect["Action"] == "rds-db:connect"

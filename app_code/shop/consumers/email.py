@@ -13,12 +13,11 @@ from typing import Any
 
 from shop.consumers._runtime import Consumer
 from shop.events import CART_ABANDONED, ORDER_PLACED, CartAbandoned, Envelope, OrderPlaced
+from shop.money import money
 from shop.runtime import Runtime
 from shop.settings import Settings
 
 SETTINGS = Settings.from_env()
-
-_MINOR_UNITS = {"JPY": 0, "KRW": 0, "BHD": 3, "KWD": 3}
 
 CONFIRMATION_SUBJECT = Template("Your order $order_ref is confirmed")
 CONFIRMATION_TEXT = Template("""Hello $name,
@@ -45,11 +44,6 @@ $lines
 
 class RecipientUnknown(Exception):
     """The event names a customer without a record: retried, then dead-lettered for a look."""
-
-
-def money(cents: int, currency: str) -> str:
-    digits = _MINOR_UNITS.get(currency, 2)
-    return f"{cents / 10 ** digits:,.{digits}f} {currency}"
 
 
 def _recipient(runtime: Runtime, customer_id: Any) -> tuple[str, str]:

@@ -1,0 +1,1 @@
+"""Search and recommendations on OpenSearch: the client, the indexes behind aliases, the queries."""
