@@ -44,24 +44,43 @@ class _Pack:
     environment: Mapping[str, str]
 
 
-def _measure(pack: _Pack, items: Sequence[PreparedResource], warmup: Sequence[PreparedResource],
-             snapshot: Snapshot, runs: int) -> tuple[Figure, int, PolicyPackProcess]:
+def _start(pack: _Pack, snapshot: Snapshot, warmup: Sequence[PreparedResource]) -> PolicyPackProcess:
     with temporary_environment(pack.environment):
         process = PolicyPackProcess.for_snapshot(snapshot, pack.directory)
         process.start()
     try:
         process.analyze_prepared(warmup)  # the pack's first call pays for lazy imports
-        times, counts = [], set()
-        for _ in range(runs):
-            started = time.perf_counter()
-            report = process.analyze_prepared(items)
-            times.append(time.perf_counter() - started)
-            counts.add(len(report.violations))
-        if len(counts) != 1:
-            raise RuntimeError(f"{pack.key}: the violations differ between runs: {sorted(counts)}")
-        return Figure.of(times, "s"), counts.pop(), process
-    finally:
+    except BaseException:
         process.stop()
+        raise
+    return process
+
+
+def _same_count(process: PolicyPackProcess) -> _Pack:
+    """The no-op pack with as many resource and stack policies as the started pack has."""
+    kinds = [p.kind for p in process.policies]
+    return _Pack("noop-same-count", f"No-op pack, {kinds.count('resource')} resource + "
+                 f"{kinds.count('stack')} stack policies", NOOP_PACK_DIR,
+                 {"BENCH_NOOP_RESOURCE_POLICIES": str(kinds.count("resource")),
+                  "BENCH_NOOP_STACK_POLICIES": str(kinds.count("stack"))})
+
+
+def _measure(packs: Sequence[_Pack], processes: Mapping[str, PolicyPackProcess],
+             items: Sequence[PreparedResource], runs: int) -> dict[str, tuple[Figure, int]]:
+    """Each pack's whole passes over `items`, the packs taking turns run by run (so that a noisy moment
+    of the machine hits them alike); (times, violations) per pack."""
+    times: dict[str, list[float]] = {pack.key: [] for pack in packs}
+    counts: dict[str, set[int]] = {pack.key: set() for pack in packs}
+    for _ in range(runs):
+        for pack in packs:
+            started = time.perf_counter()
+            report = processes[pack.key].analyze_prepared(items)
+            times[pack.key].append(time.perf_counter() - started)
+            counts[pack.key].add(len(report.violations))
+    for key, found in counts.items():
+        if len(found) != 1:
+            raise RuntimeError(f"{key}: the violations differ between runs: {sorted(found)}")
+    return {key: (Figure.of(times[key], "s"), counts[key].pop()) for key in times}
 
 
 def run(*, sizes: Sequence[int] = SIZES, runs: Mapping[int, int] | None = None) -> Section:
@@ -74,18 +93,19 @@ def run(*, sizes: Sequence[int] = SIZES, runs: Mapping[int, int] | None = None) 
     for size in sizes:
         snapshot = synthetic_stack(size)
         items = prepare(snapshot)
-        index = 0
-        while index < len(packs):  # the third pack joins once the first has said how many policies it has
-            pack = packs[index]
-            figure, violations, process = _measure(pack, items, warmup, snapshot, runs.get(size, 3))
-            results.setdefault(pack.key, {})[size] = (figure, violations)
-            if pack.key == "pack" and len(packs) == 2:
-                kinds = [p.kind for p in process.policies]
-                packs.append(_Pack("noop-same-count", f"No-op pack, {kinds.count('resource')} resource + "
-                                   f"{kinds.count('stack')} stack policies", NOOP_PACK_DIR,
-                                   {"BENCH_NOOP_RESOURCE_POLICIES": str(kinds.count("resource")),
-                                    "BENCH_NOOP_STACK_POLICIES": str(kinds.count("stack"))}))
-            index += 1
+        processes: dict[str, PolicyPackProcess] = {}
+        try:
+            index = 0
+            while index < len(packs):  # the third pack joins once the first has said how many policies it has
+                processes[packs[index].key] = _start(packs[index], snapshot, warmup)
+                if index == 0 and len(packs) == 2:
+                    packs.append(_same_count(processes["pack"]))
+                index += 1
+            for key, result in _measure(packs, processes, items, runs.get(size, 3)).items():
+                results.setdefault(key, {})[size] = result
+        finally:
+            for process in processes.values():
+                process.stop()
     return _section(packs, results, sizes, runs)
 
 
@@ -176,7 +196,8 @@ group, log group, cluster, writer and reader in two AZs) and per-user-state Dyna
 providers and property dependencies as the engine records them; one unit in twenty carries a
 realistic mistake. Update mode (outputs known), the prod stack's config. Each pack is started once per
 size (started as the engine starts it, one warm-up call), then timed over whole Analyze-every-resource
-+ AnalyzeStack passes through the Analyzer gRPC interface; median (min-max) over the runs. The pack
++ AnalyzeStack passes through the Analyzer gRPC interface, the packs taking turns run by run; median
+(min-max) over the runs. The pack
 converts each request once for all its policies (`policies/guardrails/shared_conversion.py`) and raises
 CPython's young-generation GC threshold (`policies/__main__.py`); the no-op packs run the SDK as it is,
 with the defaults.
