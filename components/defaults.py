@@ -18,6 +18,10 @@ OPENSEARCH_TLS_POLICY = "Policy-Min-TLS-1-2-2019-07"
 # the edge must route it to the ALB with the viewer's Host, uncached.
 ALB_OIDC_CALLBACK_PATH = "/oauth2/idpresponse"
 
+# The shoppers' account pages (shop.accounts.pages): served by the order service, which keeps the
+# accounts and writes to the database (the storefront only reads the readers); never cached.
+ACCOUNT_PAGE_PATHS = ("/account", "/account/*")
+
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum: time to notice and redrive
 LAMBDA_RUNTIME = "python3.12"
 LAMBDA_ARCHITECTURE = "arm64"

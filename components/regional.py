@@ -49,7 +49,7 @@ from components.database import (
     RelationalDatabase,
     RelationalDatabaseArgs,
 )
-from components.defaults import ApmSettings
+from components.defaults import ACCOUNT_PAGE_PATHS, ApmSettings
 from components.dns import ValidatedCertificate, ValidatedCertificateArgs
 from components.email import Email, EmailArgs
 from components.events import EventBus, EventBusArgs, Publisher
@@ -403,14 +403,6 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
             + table_access(TableRef(user_state.sessions_table_name, user_state.sessions_table_arn),
                            env_var="SESSIONS_TABLE", sid="Sessions", actions=SESSION_ACTIONS)
             + payment_secret_access(payment_secret_arn) + email.sender_access())
-    if "storefront" in service_access:  # it serves the sign-in pages (shop.accounts.pages)
-        service_access["storefront"] += (
-            table_access(TableRef(user_state.carts_table_name, user_state.carts_table_arn),
-                         env_var="CARTS_TABLE", sid="SignInCarts",
-                         actions=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"))
-            + table_access(TableRef(user_state.sessions_table_name, user_state.sessions_table_arn),
-                           env_var="SESSIONS_TABLE", sid="SignInSessions", actions=SESSION_ACTIONS)
-            + email.sender_access())
     authentication = _admin_authentication(ctx)
     if authentication:
         auth = ctx.cfg.admin_auth
@@ -441,6 +433,9 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
         dedicated_routes={"checkout": DedicatedRoute(
             service="order-api", paths=("/api/checkout", "/api/checkout/*"))}
         if "order-api" in web_service_names else {},
+        # The account pages live with the accounts, in the order service (it writes; the storefront
+        # behind /* only reads the readers).
+        extra_paths={"order-api": ACCOUNT_PAGE_PATHS} if "order-api" in web_service_names else {},
         authentication=authentication, extra_certificate_arns=extra_certificates),
         opts=ctx.opts(Tier.WEB))
 

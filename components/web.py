@@ -150,6 +150,9 @@ class WebServicesArgs:
     dedicated_routes: Mapping[str, DedicatedRoute] = field(default_factory=dict)
     images: ImageSettings = ImageSettings()
     """Where the services' images come from: built from app_code/ (default) or prebuilt."""
+    extra_paths: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Per service name: more path patterns its listener rule matches besides its own `path` (the
+    order service's account pages); no target group or metrics of their own."""
     authentication: Mapping[str, OidcAuthentication] = field(default_factory=dict)
     """Per service name: users sign in at the ALB before any request reaches the service."""
     extra_certificate_arns: Sequence[pulumi.Input[str]] = ()
@@ -352,7 +355,8 @@ class WebServices(pulumi.ComponentResource):
             else:
                 priority = 100 + 10 * index  # config order: list more specific paths first
             authentication = args.authentication.get(spec.name)
-            rules = [header_rule(svc, priority, [spec.path], target_group, authentication)]
+            rules = [header_rule(svc, priority, [spec.path, *args.extra_paths.get(spec.name, ())],
+                                 target_group, authentication)]
             load_balancers: list[aws.ecs.ServiceLoadBalancerArgsDict] = [
                 {"target_group_arn": target_group.arn, "container_name": spec.name,
                  "container_port": spec.port}]
@@ -463,7 +467,12 @@ def _validate(name: str, args: WebServicesArgs) -> None:
         raise ValueError(f"{name}: tasks need private subnets in at least two AZs")
     if any(s.min_tasks < 2 for s in args.services):
         raise ValueError(f"{name}: every service runs at least two tasks (one per AZ)")
+    for service, paths in args.extra_paths.items():
+        if len(paths) + 1 + (service in args.authentication) > 4:
+            raise ValueError(f"{name}: {service} matches more than 4 paths (the ALB allows 5 condition "
+                             "values and the origin header takes one)")
     for kind, per_service in (("environment", args.environment), ("secrets", args.secrets),
+                              ("extra_paths", args.extra_paths),
                               ("task_permissions", args.task_permissions),
                               ("authentication", args.authentication)):
         unknown = set(per_service) - set(names)
