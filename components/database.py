@@ -42,6 +42,7 @@ from components.data_common import (
     store_security_group,
 )
 from components.defaults import assume_role_policy, log_group, policy_document
+from components.usage import stored_gb_tags
 
 ENGINE = aws.rds.EngineType.AURORA_POSTGRESQL
 PORT = 5432
@@ -98,6 +99,8 @@ class RelationalDatabaseArgs:
     """PRIMARY: the Regions that get a secondary cluster (`memberships` has one for each)."""
     membership: GlobalMembership | None = None
     """SECONDARY: the global database to join."""
+    stored_gb: int | None = None
+    """The data the cluster holds: stated on it for the cost estimate (`components.usage`)."""
 
 
 def _validate_global(name: str, args: RelationalDatabaseArgs) -> None:
@@ -274,7 +277,7 @@ class RelationalDatabase(pulumi.ComponentResource):
             skip_final_snapshot=not retain,
             final_snapshot_identifier=f"{identifier}-final" if retain else None,
             delete_automated_backups=not retain,
-            enabled_cloudwatch_logs_exports=["postgresql"],
+            enabled_cloudwatch_logs_exports=["postgresql"], tags=stored_gb_tags(args.stored_gb),
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[logs, *([membership.global_cluster] if membership else [])],
                 # joined from outside the cluster (PRIMARY) or replicated into it (SECONDARY)

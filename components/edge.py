@@ -39,6 +39,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.defaults import ALB_OIDC_CALLBACK_PATH, CLOUDFRONT_MIN_TLS, log_group, private_bucket
+from components.usage import stored_gb_tags
 
 ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
 STATIC_PATH = "/static/*"
@@ -90,6 +91,8 @@ class EdgeArgs:
     """Uncached paths where the ALB signs users in: sent with the viewer's Host (see above)."""
     large_body_paths: Sequence[str] = ()
     """Paths that accept bodies over the core rule set's 8 KB (uploads); the app limits them."""
+    static_assets_gb: int | None = None
+    """What the static bucket holds: stated on it for the cost estimate (`components.usage`)."""
 
 
 class Edge(pulumi.ComponentResource):
@@ -165,7 +168,8 @@ class Edge(pulumi.ComponentResource):
             opts=in_us_east_1)
 
         # -- buckets ----------------------------------------------------------------------------
-        static = private_bucket(f"{name}-static", opts=child, versioned=True)
+        static = private_bucket(f"{name}-static", opts=child, versioned=True,
+                                tags=stored_gb_tags(args.static_assets_gb))
         logs = private_bucket(f"{name}-logs", opts=in_us_east_1, versioned=False,
                               expire_after_days=args.log_retention_days)
         oac = aws.cloudfront.OriginAccessControl(

@@ -281,7 +281,8 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
         protection=protection,
         global_role=GlobalRole.SECONDARY if secondary else
         GlobalRole.PRIMARY if global_data.replicas else GlobalRole.NONE,
-        secondary_regions=global_data.replicas, membership=global_data.membership), opts=data_opts)
+        secondary_regions=global_data.replicas, membership=global_data.membership,
+        stored_gb=cfg.usage.database_gb), opts=data_opts)
     user_state = UserStateTables("user-state", UserStateTablesArgs(
         protection=protection, replicas=global_data.replicas,
         global_tables=global_data.global_tables), opts=data_opts)
@@ -441,7 +442,8 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
         dedicated_routes={"checkout": DedicatedRoute(
             service="order-api", paths=("/api/checkout", "/api/checkout/*"))}
         if "order-api" in web_service_names else {},
-        authentication=authentication, extra_certificate_arns=extra_certificates),
+        authentication=authentication, extra_certificate_arns=extra_certificates,
+        traffic_percent=cfg.usage.traffic_percent),
         opts=ctx.opts(Tier.WEB))
 
     # --- cross-tier grants ------------------------------------------------------------------------

@@ -65,6 +65,7 @@ from components.images import (
     validate_images,
 )
 from components.providers import workload_tags
+from components.usage import service_usage_tags
 from components.web_autoscaling import ServiceScaling, ServiceScalingArgs, capacity
 
 CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
@@ -155,6 +156,9 @@ class WebServicesArgs:
     extra_certificate_arns: Sequence[pulumi.Input[str]] = ()
     """More certificates for the HTTPS listener (e.g. the shop's own host name, which CloudFront
     sends as Host on the paths where the ALB signs staff in)."""
+    traffic_percent: int = 100
+    """The share of each service's baselineRps the stack receives: each service states its traffic
+    for the cost estimate (`components.usage`)."""
 
 
 class DeploymentRolledBack(pulumi.RunError):
@@ -394,7 +398,8 @@ class WebServices(pulumi.ComponentResource):
                 deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
                 health_check_grace_period_seconds=60, availability_zone_rebalancing="ENABLED",
                 enable_execute_command=False, enable_ecs_managed_tags=True,
-                propagate_tags="SERVICE", tags=workload_tags(spec.name),
+                propagate_tags="SERVICE",
+                tags={**workload_tags(spec.name), **service_usage_tags(spec, args.traffic_percent)},
                 # Autoscaling owns the running count; the target group must be on the ALB first.
                 opts=pulumi.ResourceOptions(parent=self, depends_on=rules,
                                             ignore_changes=["desired_count"]))

@@ -1,6 +1,7 @@
 """Cost, advisory by default (raise it to mandatory to block): a stack whose monthly estimate exceeds
-its budget is flagged with its top cost drivers. The estimate (`cost.py`) prices the stack's
-resources with the dated on-demand table `prices.json` and the usage its stack config states.
+its budget is flagged with its top cost drivers. The estimate (the `cost` package) prices the
+stack's resources with the dated on-demand table `prices.json`, the usage the resources state
+(`usage:*` tags) and, for the rest, the usage model this policy's config sets.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pulumi_policy import Severity
 
 from . import cost
 from .common import ADVISORY, Report, StackGraph, message, number, stack_config, stack_policy
+from .cost import UsageDefaults
 
 TAGS = ["case-study", "cost"]
 DEFAULT_BUDGET_USD = 6000  # above the prod estimate single-Region (docs/cost.md); the second Region is not
@@ -23,8 +25,8 @@ def _check_budget(graph: StackGraph, config: Mapping[str, Any], report: Report) 
     if budget is None:
         return
     project = os.environ.get("PULUMI_PROJECT") or "ecommerce"
-    fallback_rps = number(config["assumedRequestsPerSecond"]) or 0.0
-    estimate = cost.estimate(graph, config=stack_config(), project=project, fallback_rps=fallback_rps)
+    estimate = cost.estimate(graph, region=stack_config().get("aws:region"), project=project,
+                             usage=_usage_model(config))
     if estimate.total <= budget:
         return
     count = int(number(config["topCostDrivers"]) or 5)
@@ -35,12 +37,56 @@ def _check_budget(graph: StackGraph, config: Mapping[str, Any], report: Report) 
                 if estimate.unpriced else "")
     report(message(None, f"the stack's estimated cost is {cost.money(estimate.total)}/month (on-demand "
                          f"list prices as of {estimate.prices.as_of_text}; {usage.origin_requests:,.0f} "
-                         f"origin requests/month from stack config{unpriced}), above the monthly budget "
-                         f"of {cost.money(budget)}; top cost drivers: {drivers}",
+                         f"origin requests/month as the stack states them{unpriced}), above the monthly "
+                         f"budget of {cost.money(budget)}; top cost drivers: {drivers}",
                    "resize or remove the drivers (instance classes, node and task counts, a second "
                    "Region, sampling and log volumes), or, if the spend is intended, raise monthlyBudgetUsd "
                    "in the stack-monthly-budget policy config; `make preview` shows the estimate per tier "
                    "and Region (docs/cost.md)"), None)
+
+
+_DEFAULTS = UsageDefaults()
+_USAGE_CONFIG: dict[str, dict[str, Any]] = {
+    "assumedRequestsPerSecond": {
+        "type": "number", "minimum": 0, "default": _DEFAULTS.requests_per_second,
+        "description": "Average origin requests/s of a stack none of whose ECS services states its "
+                       "traffic (tag usage:requests-per-second)."},
+    "edgeCacheHitPercent": {
+        "type": "integer", "minimum": 0, "maximum": 95, "default": _DEFAULTS.edge_cache_hit_percent,
+        "description": "Share of CloudFront requests answered from the edge cache, in percent."},
+    "responseKb": {
+        "type": "integer", "minimum": 1, "default": _DEFAULTS.response_kb,
+        "description": "Average response to a viewer, in KB (CloudFront transfer, ALB capacity units)."},
+    "requestsPerOrder": {
+        "type": "integer", "minimum": 1, "default": _DEFAULTS.requests_per_order,
+        "description": "Origin requests per order placed (orders drive events, messages, mails, writes)."},
+    "logKbPerRequest": {
+        "type": "integer", "minimum": 0, "maximum": 1024, "default": _DEFAULTS.log_kb_per_request,
+        "description": "Application log written per origin request, in KB."},
+    "assumedDatabaseGb": {
+        "type": "integer", "minimum": 0, "default": _DEFAULTS.database_gb,
+        "description": "GB in a database cluster that does not state it (tag usage:stored-gb)."},
+    "assumedStaticAssetsGb": {
+        "type": "integer", "minimum": 0, "default": _DEFAULTS.static_assets_gb,
+        "description": "GB of static assets in a bucket that does not state it (tag usage:stored-gb)."},
+}
+"""The estimator's usage model: the defaults are UsageDefaults' (one place), the values this policy's
+config sets."""
+
+
+def _usage_model(config: Mapping[str, Any]) -> UsageDefaults:
+    def value(key: str, default: float) -> float:
+        found = number(config.get(key))
+        return found if found is not None else default
+
+    return UsageDefaults(
+        requests_per_second=value("assumedRequestsPerSecond", _DEFAULTS.requests_per_second),
+        edge_cache_hit_percent=int(value("edgeCacheHitPercent", _DEFAULTS.edge_cache_hit_percent)),
+        response_kb=int(value("responseKb", _DEFAULTS.response_kb)),
+        requests_per_order=int(value("requestsPerOrder", _DEFAULTS.requests_per_order)),
+        log_kb_per_request=int(value("logKbPerRequest", _DEFAULTS.log_kb_per_request)),
+        database_gb=int(value("assumedDatabaseGb", _DEFAULTS.database_gb)),
+        static_assets_gb=int(value("assumedStaticAssetsGb", _DEFAULTS.static_assets_gb)))
 
 
 stack_monthly_budget = stack_policy(
@@ -55,10 +101,7 @@ stack_monthly_budget = stack_policy(
             "topCostDrivers": {"type": "integer", "minimum": 1, "maximum": 20, "default": 5,
                                "description": "How many of the most expensive resources the message "
                                               "names."},
-            "assumedRequestsPerSecond": {"type": "number", "minimum": 0, "default": 10,
-                                         "description": "Average origin requests/s assumed when the "
-                                                        "stack config names no services with "
-                                                        "baselineRps."}},
+            **_USAGE_CONFIG},
     tags=TAGS)
 
 
