@@ -571,10 +571,11 @@ _NAME = r"[a-z][a-z0-9-]{1,30}[a-z0-9]"
 _SpecT = TypeVar("_SpecT")
 
 
-def _setting_kinds(cls: type) -> dict[str, tuple[str, Any]]:
-    """A spec object's settings: config name -> (field name, the type its text is read as)."""
+def _setting_kinds(cls: Any) -> dict[str, tuple[str, Any, bool]]:
+    """A spec object's settings: config name -> (field name, the type its text is read as, whether
+    a line must set it)."""
     hints = get_type_hints(cls)
-    kinds: dict[str, tuple[str, Any]] = {}
+    kinds: dict[str, tuple[str, Any, bool]] = {}
     for item in fields(cls):
         key = item.metadata.get("key")
         if key is None:
@@ -582,7 +583,7 @@ def _setting_kinds(cls: type) -> dict[str, tuple[str, Any]]:
         hint = hints[item.name]
         kind = hint if hint in (int, float, bool, datetime) else \
             tuple if get_origin(hint) is tuple else str
-        kinds[key] = (item.name, kind)
+        kinds[key] = (item.name, kind, item.default is MISSING)
     return kinds
 
 
@@ -622,7 +623,7 @@ def _parse_spec(reader: _Reader, key: str, index: int, line: str, cls: type[_Spe
         if not sep or name not in kinds:
             raise reader.fail(where, f"has unknown setting {word!r}: allowed are "
                                      f"{', '.join(f'{f}=' for f in kinds)}")
-        attribute, kind = kinds[name]
+        attribute, kind, _required = kinds[name]
         if attribute in values:
             raise reader.fail(where, f"sets {name} twice")
         try:
@@ -631,8 +632,7 @@ def _parse_spec(reader: _Reader, key: str, index: int, line: str, cls: type[_Spe
             kind_name = {datetime: "an RFC 3339 UTC time", bool: "true or false",
                          tuple: "a comma-separated list"}.get(kind, f"a {kind.__name__}")
             raise reader.fail(where, f"{name}={text!r} must be {kind_name}") from None
-    required = [k for k, (attribute, _) in kinds.items() if attribute not in values
-                and next(f for f in fields(cls) if f.name == attribute).default is MISSING]
+    required = [k for k, (attribute, _, needed) in kinds.items() if needed and attribute not in values]
     if required:
         raise reader.fail(where, f"is missing {', '.join(f'{k}=' for k in required)}")
     try:

@@ -19,7 +19,6 @@ from components.config import (
     DEFAULT_SERVICES,
     ConsumerSpec,
     ServiceSpec,
-    config_text,
     parse_stack_config,
 )
 from offline.engine import PROJECT_DIR, stack_config
