@@ -748,6 +748,45 @@ def parse_stack_config(raw: Mapping[str, str], *, stack: str,
         raise reader.fail("logRetentionDays", f"= {retention} is not allowed: one of "
                                               f"{', '.join(map(str, LOG_RETENTION_DAYS))}")
 
+    network = _network(reader)
+    edge = _edge(reader, region)
+    zone = edge.hosted_zone_id
+
+    services = _services(reader)
+    image_source = reader.choice("imageSource", ImageSource)
+    web = WebConfig(
+        services=services, image_source=image_source,
+        prebuilt_images=_prebuilt_images(reader, image_source, services),
+        scheduled_scale_outs=_scale_outs(reader, now or datetime.now(UTC), warnings))
+
+    data = _data(reader, environment)
+
+    events = EventsConfig(
+        consumers=_consumers(reader),
+        archive_retention_days=reader.integer("eventArchiveRetentionDays", minimum=1,
+                                              maximum=3650),
+        email_domain=reader.string("emailDomain", pattern=_HOST, allowed="a DNS domain"))
+
+    observability = _observability(reader)
+
+    multi_region = _multi_region(reader, region, zone)
+    payment_secret_arn, payment_lookup_secret_arn = _payment_secrets(reader)
+
+    admin_auth = _admin_auth(reader, web, edge)
+    config = StackConfig(
+        stack=stack, environment=environment, region=region, log_retention_days=retention,
+        spike_factor=reader.integer("spikeFactor", minimum=1, maximum=100),
+        network=network, edge=edge, web=web, data=data, events=events,
+        observability=observability, multi_region=multi_region, usage=_usage(reader),
+        payment_secret_arn=payment_secret_arn, payment_lookup_secret_arn=payment_lookup_secret_arn,
+        admin_auth=admin_auth, warnings=tuple(warnings))
+    unread = set(schema) - reader.read
+    if unread:  # every declared key must mean something
+        raise KeyError(f"declared in Pulumi.yaml but never read: {', '.join(sorted(unread))}")
+    return config
+
+
+def _network(reader: _Reader) -> NetworkConfig:
     cidr_text = reader.string("vpcCidr")
     try:
         cidr = ipaddress.IPv4Network(cidr_text)
@@ -757,10 +796,12 @@ def parse_stack_config(raw: Mapping[str, str], *, stack: str,
     if not 16 <= cidr.prefixlen <= 20:
         raise reader.fail("vpcCidr", f"= {cidr_text!r} is not allowed: the prefix must be /16 "
                                      "to /20 to fit three subnets per AZ")
-    network = NetworkConfig(
+    return NetworkConfig(
         az_count=reader.integer("azCount", minimum=2, maximum=6), cidr=str(cidr),
         nat_gateways=reader.choice("natGateways", NatGatewayMode))
 
+
+def _edge(reader: _Reader, region: str) -> EdgeConfig:
     zone = reader.optional_string("hostedZoneId", pattern=r"Z[A-Z0-9]{1,32}",
                                   allowed="a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ")
     domain = reader.optional_string("domainName", pattern=_HOST, allowed="a DNS host name")
@@ -778,7 +819,7 @@ def parse_stack_config(raw: Mapping[str, str], *, stack: str,
         raise reader.fail("originCertificateArn", f"is missing: an ACM certificate in {region} "
                                                   "for originDomainName is required (or set "
                                                   "hostedZoneId and the stack issues one)")
-    edge = EdgeConfig(
+    return EdgeConfig(
         domain_name=domain, certificate_arn=certificate,
         origin_domain_name=reader.string("originDomainName", pattern=_HOST,
                                          allowed="a DNS host name"),
@@ -787,13 +828,8 @@ def parse_stack_config(raw: Mapping[str, str], *, stack: str,
         sign_in_rate_limit=reader.integer("signInRateLimit", minimum=10, maximum=2_000_000_000),
         hosted_zone_id=zone)
 
-    services = _services(reader)
-    image_source = reader.choice("imageSource", ImageSource)
-    web = WebConfig(
-        services=services, image_source=image_source,
-        prebuilt_images=_prebuilt_images(reader, image_source, services),
-        scheduled_scale_outs=_scale_outs(reader, now or datetime.now(UTC), warnings))
 
+def _data(reader: _Reader, environment: Environment) -> DataConfig:
     backup_days = reader.integer("backupRetentionDays", minimum=7, maximum=35)
     if environment is Environment.PROD and backup_days < 14:
         raise reader.fail("backupRetentionDays", f"= {backup_days} is not allowed in prod: "
@@ -803,7 +839,7 @@ def parse_stack_config(raw: Mapping[str, str], *, stack: str,
     if data_nodes % 2:
         raise reader.fail("searchDataNodes", f"= {data_nodes} is not allowed: an even number "
                                              "so each zone holds the same share")
-    data = DataConfig(
+    return DataConfig(
         aurora_engine_version=reader.string("auroraEngineVersion", pattern=r"\d+(\.\d+)?",
                                             allowed="an Aurora PostgreSQL version like 16.4"),
         aurora_instance_class=reader.string("auroraInstanceClass", pattern=r"db\.[a-z0-9]+\.\w+",
@@ -821,24 +857,20 @@ def parse_stack_config(raw: Mapping[str, str], *, stack: str,
         search_dedicated_masters=reader.boolean("searchDedicatedMasters"),
         search_volume_gb=reader.integer("searchVolumeGb", minimum=10, maximum=3072))
 
-    events = EventsConfig(
-        consumers=_consumers(reader),
-        archive_retention_days=reader.integer("eventArchiveRetentionDays", minimum=1,
-                                              maximum=3650),
-        email_domain=reader.string("emailDomain", pattern=_HOST, allowed="a DNS domain"))
 
+def _observability(reader: _Reader) -> ObservabilityConfig:
     target_text = reader.string("checkoutAvailabilityTarget",
                                 pattern=r"9\d(\.\d{1,3})?",
                                 allowed="a percentage from 90 to 99.999, e.g. 99.95")
     apm_endpoint = reader.optional_string("apmOtlpEndpoint", pattern=r"https://\S+",
                                           allowed="an https:// OTLP endpoint")
     apm_key = reader.optional_string(
-        "apmApiKeySecretArn", pattern=r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+",
+        "apmApiKeySecretArn", pattern=_SECRET_ARN,
         allowed="a Secrets Manager secret ARN")
     if apm_endpoint and not apm_key:
         raise reader.fail("apmApiKeySecretArn", "is missing: apmOtlpEndpoint needs the ARN of "
                                                 "its API key secret")
-    observability = ObservabilityConfig(
+    return ObservabilityConfig(
         alarm_email=reader.string("alarmEmail", pattern=r"[^@\s]+@[^@\s]+\.[a-z]{2,}",
                                   allowed="an email address"),
         checkout_availability_target=float(target_text),
@@ -846,29 +878,19 @@ def parse_stack_config(raw: Mapping[str, str], *, stack: str,
                                                maximum=60_000),
         apm_otlp_endpoint=apm_endpoint, apm_api_key_secret_arn=apm_key)
 
-    multi_region = _multi_region(reader, region, zone)
+
+def _payment_secrets(reader: _Reader) -> tuple[str, str]:
+    """The charging key and the restricted read-only key: two different secrets."""
     payment_secret_arn = reader.string(
-        "paymentSecretArn", pattern=r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+",
+        "paymentSecretArn", pattern=_SECRET_ARN,
         allowed="a Secrets Manager secret ARN")
     payment_lookup_secret_arn = reader.string(
-        "paymentLookupSecretArn", pattern=r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+",
+        "paymentLookupSecretArn", pattern=_SECRET_ARN,
         allowed="a Secrets Manager secret ARN")
     if payment_lookup_secret_arn == payment_secret_arn:
         raise reader.fail("paymentLookupSecretArn", "is the charging key paymentSecretArn: give "
                                                     "checkout recovery a restricted read-only key")
-
-    admin_auth = _admin_auth(reader, web, edge)
-    config = StackConfig(
-        stack=stack, environment=environment, region=region, log_retention_days=retention,
-        spike_factor=reader.integer("spikeFactor", minimum=1, maximum=100),
-        network=network, edge=edge, web=web, data=data, events=events,
-        observability=observability, multi_region=multi_region, usage=_usage(reader),
-        payment_secret_arn=payment_secret_arn, payment_lookup_secret_arn=payment_lookup_secret_arn,
-        admin_auth=admin_auth, warnings=tuple(warnings))
-    unread = set(schema) - reader.read
-    if unread:  # every declared key must mean something
-        raise KeyError(f"declared in Pulumi.yaml but never read: {', '.join(sorted(unread))}")
-    return config
+    return payment_secret_arn, payment_lookup_secret_arn
 
 
 _HTTPS_URL = r"https://[A-Za-z0-9.-]+(:\d+)?(/[^\s]*)?"

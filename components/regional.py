@@ -243,28 +243,21 @@ def _admin_authentication(ctx: RegionContext) -> dict[str, OidcAuthentication]:
         scope=auth.scope)}
 
 
-def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
-                 global_data: GlobalData | None = None) -> RegionalStack:
-    """Every tier of one Region, wired together; the cross-tier grants last."""
+@dataclass(frozen=True, kw_only=True)
+class _DataTier:
+    clients: DataClients
+    database: RelationalDatabase
+    user_state: UserStateTables
+    cache: ProductCache | None
+    search: SearchDomain
+
+
+def _data_tier(ctx: RegionContext, keys: EncryptionKeys, network: Network,
+               global_data: GlobalData) -> _DataTier:
+    """One store per access pattern; the app (ECS) and Lambda tiers attach the client groups, and
+    the stores admit only them."""
     cfg = ctx.cfg
     secondary = ctx.role is RegionRole.SECONDARY
-    writes_here = ctx.region == (cfg.multi_region.writer_region or cfg.region)
-    global_data = global_data or GlobalData()
-    if secondary != (global_data.membership is not None and global_data.global_tables is not None):
-        raise ValueError(f"{ctx.region}: a secondary Region joins the primary's global database and "
-                         "global tables, and only it does")
-    # Every alarm of every tier notifies this topic (the observability tier reuses it).
-    alarms = AlarmTopic("alarms", AlarmTopicArgs(email=cfg.observability.alarm_email,
-                                                 kms_key_arn=keys.messaging_key_arn),
-                        opts=ctx.opts(Tier.OBSERVABILITY))
-    network = Network("network", NetworkArgs(
-        cidr=cfg.network.cidr, availability_zones=_zones(ctx),
-        nat_gateways=cfg.network.nat_gateways, flow_log_retention_days=cfg.log_retention_days,
-        logs_kms_key_arn=keys.logs_key_arn), opts=ctx.opts(Tier.NETWORK))
-    apm = ApmSettings.from_config(cfg.observability.apm_otlp_endpoint,
-                                  cfg.observability.apm_api_key_secret_arn)
-
-    # --- data: one store per access pattern -----------------------------------------------------
     # The app (ECS) and Lambda tiers attach these groups; the stores admit only them.
     data_opts = ctx.opts(Tier.DATA)
     data_clients = DataClients("data-clients", DataClientsArgs(vpc_id=network.vpc_id), opts=data_opts)
@@ -301,12 +294,18 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
         zone_count=cfg.data.search_zone_count, dedicated_masters=cfg.data.search_dedicated_masters,
         volume_gb=cfg.data.search_volume_gb, log_retention_days=cfg.log_retention_days,
         logs_kms_key_arn=keys.logs_key_arn), opts=data_opts)
+    return _DataTier(clients=data_clients, database=database, user_state=user_state, cache=cache,
+                     search=search)
 
-    # --- events: the bus, one queue + DLQ + function per consumer, SES, scheduled jobs ----------
+
+def _function_settings(ctx: RegionContext, keys: EncryptionKeys, network: Network,
+                       data_clients: DataClients, apm: ApmSettings | None) -> FunctionSettings:
+    """What every Lambda function of the Region shares: code, layers, logs, subnets, groups."""
+    cfg = ctx.cfg
     events_opts = ctx.opts(Tier.EVENTS)
     function_base = FunctionBase("functions", FunctionBaseArgs(
         vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr), opts=events_opts)
-    functions = FunctionSettings(
+    return FunctionSettings(
         code=CodeBundle.from_directory(), region=ctx.region, account_id=ctx.account_id,
         layers=[powertools_layer_arn(pulumi.InvokeOutputOptions(provider=ctx.provider(Tier.EVENTS))),
                 function_base.dependencies_layer_arn],
@@ -314,6 +313,37 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
         private_subnet_ids=network.subnet_ids[SubnetRole.PRIVATE],
         security_group_ids=[function_base.security_group_id, data_clients.lambda_security_group_id],
         apm=apm)
+
+
+def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
+                 global_data: GlobalData | None = None) -> RegionalStack:
+    """Every tier of one Region, wired together; the cross-tier grants last."""
+    cfg = ctx.cfg
+    secondary = ctx.role is RegionRole.SECONDARY
+    writes_here = ctx.region == (cfg.multi_region.writer_region or cfg.region)
+    global_data = global_data or GlobalData()
+    if secondary != (global_data.membership is not None and global_data.global_tables is not None):
+        raise ValueError(f"{ctx.region}: a secondary Region joins the primary's global database and "
+                         "global tables, and only it does")
+    # Every alarm of every tier notifies this topic (the observability tier reuses it).
+    alarms = AlarmTopic("alarms", AlarmTopicArgs(email=cfg.observability.alarm_email,
+                                                 kms_key_arn=keys.messaging_key_arn),
+                        opts=ctx.opts(Tier.OBSERVABILITY))
+    network = Network("network", NetworkArgs(
+        cidr=cfg.network.cidr, availability_zones=_zones(ctx),
+        nat_gateways=cfg.network.nat_gateways, flow_log_retention_days=cfg.log_retention_days,
+        logs_kms_key_arn=keys.logs_key_arn), opts=ctx.opts(Tier.NETWORK))
+    apm = ApmSettings.from_config(cfg.observability.apm_otlp_endpoint,
+                                  cfg.observability.apm_api_key_secret_arn)
+
+    # --- data: one store per access pattern -----------------------------------------------------
+    data = _data_tier(ctx, keys, network, global_data)
+    data_opts, data_clients, database = ctx.opts(Tier.DATA), data.clients, data.database
+    user_state, cache, search = data.user_state, data.cache, data.search
+
+    # --- events: the bus, one queue + DLQ + function per consumer, SES, scheduled jobs ----------
+    events_opts = ctx.opts(Tier.EVENTS)
+    functions = _function_settings(ctx, keys, network, data.clients, apm)
     migrations = SchemaMigrations("migrations", SchemaMigrationsArgs(
         database=database, writer_endpoint=database.cluster_endpoint, port=database.port,
         database_name=database.database_name, master_secret_arn=database.master_secret_arn,
