@@ -13,7 +13,7 @@ from offline.cost import resources_of
 from offline.engine import Snapshot
 from policies.guardrails.cost import PriceTable, UsageDefaults, estimate
 from policies.guardrails.cost import usage as pack_usage
-from tests.policies.conftest import Analyze, Program, the_violation
+from tests.support.policy_pack import Analyze, Program, the_violation
 
 POLICY = "stack-monthly-budget"
 TABLE = PriceTable.load()
