@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from pulumi_policy import Severity
@@ -46,47 +47,36 @@ def _check_budget(graph: StackGraph, config: Mapping[str, Any], report: Report) 
 
 
 _DEFAULTS = UsageDefaults()
-_USAGE_CONFIG: dict[str, dict[str, Any]] = {
-    "assumedRequestsPerSecond": {
-        "type": "number", "minimum": 0, "default": _DEFAULTS.requests_per_second,
-        "description": "Average origin requests/s of a stack none of whose ECS services states its "
-                       "traffic (tag usage:requests-per-second)."},
-    "edgeCacheHitPercent": {
-        "type": "integer", "minimum": 0, "maximum": 95, "default": _DEFAULTS.edge_cache_hit_percent,
-        "description": "Share of CloudFront requests answered from the edge cache, in percent."},
-    "responseKb": {
-        "type": "integer", "minimum": 1, "default": _DEFAULTS.response_kb,
-        "description": "Average response to a viewer, in KB (CloudFront transfer, ALB capacity units)."},
-    "requestsPerOrder": {
-        "type": "integer", "minimum": 1, "default": _DEFAULTS.requests_per_order,
-        "description": "Origin requests per order placed (orders drive events, messages, mails, writes)."},
-    "logKbPerRequest": {
-        "type": "integer", "minimum": 0, "maximum": 1024, "default": _DEFAULTS.log_kb_per_request,
-        "description": "Application log written per origin request, in KB."},
-    "assumedDatabaseGb": {
-        "type": "integer", "minimum": 0, "default": _DEFAULTS.database_gb,
-        "description": "GB in a database cluster that does not state it (tag usage:stored-gb)."},
-    "assumedStaticAssetsGb": {
-        "type": "integer", "minimum": 0, "default": _DEFAULTS.static_assets_gb,
-        "description": "GB of static assets in a bucket that does not state it (tag usage:stored-gb)."},
-}
-"""The estimator's usage model: the defaults are UsageDefaults' (one place), the values this policy's
-config sets."""
+_USAGE_MODEL: tuple[tuple[str, str, dict[str, Any], str], ...] = (
+    # policy config key, UsageDefaults field, JSON schema type and bounds, description
+    ("assumedRequestsPerSecond", "requests_per_second", {"type": "number", "minimum": 0},
+     "Average origin requests/s of a stack none of whose ECS services states its traffic (tag "
+     "usage:requests-per-second)."),
+    ("edgeCacheHitPercent", "edge_cache_hit_percent", {"type": "integer", "minimum": 0, "maximum": 95},
+     "Share of CloudFront requests answered from the edge cache, in percent."),
+    ("responseKb", "response_kb", {"type": "integer", "minimum": 1},
+     "Average response to a viewer, in KB (CloudFront transfer, ALB capacity units)."),
+    ("requestsPerOrder", "requests_per_order", {"type": "integer", "minimum": 1},
+     "Origin requests per order placed (orders drive events, messages, mails, writes)."),
+    ("logKbPerRequest", "log_kb_per_request", {"type": "integer", "minimum": 0, "maximum": 1024},
+     "Application log written per origin request, in KB."),
+    ("assumedDatabaseGb", "database_gb", {"type": "integer", "minimum": 0},
+     "GB in a database cluster that does not state it (tag usage:stored-gb)."),
+    ("assumedStaticAssetsGb", "static_assets_gb", {"type": "integer", "minimum": 0},
+     "GB of static assets in a bucket that does not state it (tag usage:stored-gb)."),
+)
+"""The estimator's usage model as this policy's config: the defaults are UsageDefaults' (one place)."""
+_USAGE_CONFIG = {key: {**schema, "default": getattr(_DEFAULTS, field), "description": text}
+                 for key, field, schema, text in _USAGE_MODEL}
 
 
 def _usage_model(config: Mapping[str, Any]) -> UsageDefaults:
-    def value(key: str, default: float) -> float:
-        found = number(config.get(key))
-        return found if found is not None else default
-
-    return UsageDefaults(
-        requests_per_second=value("assumedRequestsPerSecond", _DEFAULTS.requests_per_second),
-        edge_cache_hit_percent=int(value("edgeCacheHitPercent", _DEFAULTS.edge_cache_hit_percent)),
-        response_kb=int(value("responseKb", _DEFAULTS.response_kb)),
-        requests_per_order=int(value("requestsPerOrder", _DEFAULTS.requests_per_order)),
-        log_kb_per_request=int(value("logKbPerRequest", _DEFAULTS.log_kb_per_request)),
-        database_gb=int(value("assumedDatabaseGb", _DEFAULTS.database_gb)),
-        static_assets_gb=int(value("assumedStaticAssetsGb", _DEFAULTS.static_assets_gb)))
+    values: dict[str, Any] = {}
+    for key, field, schema, _text in _USAGE_MODEL:
+        value = number(config.get(key))
+        if value is not None:
+            values[field] = int(value) if schema["type"] == "integer" else value
+    return replace(_DEFAULTS, **values)
 
 
 stack_monthly_budget = stack_policy(

@@ -147,16 +147,17 @@ def stored_gb(resources: Iterable[Res], default: int) -> int:
 
 @dataclass(frozen=True)
 class Usage:
-    """Monthly volumes the request-driven prices apply to."""
+    """Monthly volumes the request-driven prices apply to (`of_stack`: what a stack states, the
+    rest from UsageDefaults)."""
 
     services: tuple[ServiceTraffic, ...]
-    hours: float = 730.0
-    edge_cache_hit_percent: int = 50
-    response_kb: int = 24
-    requests_per_order: int = 400
-    database_gb: int = 200
-    static_assets_gb: int = 50
-    log_kb_per_request: int = 1
+    hours: float
+    edge_cache_hit_percent: int
+    response_kb: int
+    requests_per_order: int
+    database_gb: int
+    static_assets_gb: int
+    log_kb_per_request: int
 
     @classmethod
     def of_stack(cls, resources: Iterable[Res], defaults: UsageDefaults, *,
