@@ -86,7 +86,7 @@ def _field_errors(line: int, error: ValidationError) -> list[RowError]:
             for item in error.errors()]
 
 
-def parse(data: bytes) -> list[_Row]:  # noqa: PLR0912, PLR0915 - one check per way a file can be wrong, in order
+def parse(data: bytes) -> list[_Row]:
     """The file's rows, validated; ImportRejected with every problem found."""
     if len(data) > MAX_BYTES:
         raise ImportRejected([RowError(1, "file", f"larger than {MAX_BYTES // (1024 * 1024)} MiB")])
