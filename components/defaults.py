@@ -102,12 +102,13 @@ class PrivateBucket:
 
 
 def private_bucket(name: str, *, opts: pulumi.ResourceOptions, versioned: bool,
-                   expire_after_days: int | None = None) -> PrivateBucket:
+                   expire_after_days: int | None = None,
+                   tags: Mapping[str, str] | None = None) -> PrivateBucket:
     """A bucket nobody reaches but through its policy: all four public-access blocks, ACLs off
     (bucket owner enforced), SSE-S3 (the one encryption ALB access logs accept), and, with
     `with_policy`, TLS-only.
     """
-    bucket = aws.s3.Bucket(name, opts=opts)
+    bucket = aws.s3.Bucket(name, tags=tags, opts=opts)
     public_access = aws.s3.BucketPublicAccessBlock(
         name, bucket=bucket.id, block_public_acls=True, block_public_policy=True,
         ignore_public_acls=True, restrict_public_buckets=True, opts=opts)

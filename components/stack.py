@@ -119,7 +119,8 @@ def build_shop(cfg: StackConfig) -> Shop:
         waf_rate_limit=cfg.edge.waf_rate_limit, log_retention_days=cfg.log_retention_days,
         waf_logs_kms_key_arn=edge_keys.logs_key_arn,
         us_east_1=providers.get(Tier.EDGE, region=EDGE_REGION),
-        domain_name=cfg.edge.domain_name, certificate_arn=certificate),
+        domain_name=cfg.edge.domain_name, certificate_arn=certificate,
+        static_assets_gb=cfg.usage.static_assets_gb),
         opts=providers.opts(Tier.EDGE))
     origin = OriginAccess(header_name=edge.origin_verify_header_name,
                           header_value=edge.origin_verify_header_value,

@@ -34,6 +34,8 @@ from typing import Any
 
 import pytest
 
+from components.config import DEFAULT_CONSUMERS, EVENT_SOURCE
+
 APP_CODE = Path(__file__).resolve().parents[2] / "app_code"
 sys.path.insert(0, str(APP_CODE))
 
@@ -43,16 +45,9 @@ DATABASE_URL = f"postgresql://postgres@/shop?host={PG_DIR}&port=5432"
 BUS = "shop-orders"
 TABLES = {"carts": "shop-carts", "sessions": "shop-sessions", "idempotency": "shop-idempotency"}
 FROM_ADDRESS = "orders@shop.example"
-# Consumers and the events they subscribe to, as in the stack's default config.
-CONSUMERS = {
-    "fulfillment": ["order.placed"],
-    "email": ["order.placed", "cart.abandoned"],
-    "analytics": ["order.placed", "order.fulfilled", "cart.abandoned"],
-    "recommendations": ["order.placed", "product.updated"],
-    "search-indexer": ["product.updated"],
-    "cache-invalidator": ["product.updated"],
-}
-MAX_RECEIVE_COUNT = 3
+# Consumers and the events they subscribe to: the stack's default consumers (components/config.py).
+CONSUMERS = {spec.name: list(spec.events) for spec in DEFAULT_CONSUMERS}
+MAX_RECEIVE_COUNTS = {spec.name: spec.max_receive_count for spec in DEFAULT_CONSUMERS}
 REDIS_DIR = Path(tempfile.gettempdir()) / f"shop-redis-{os.getpid()}-{secrets.token_hex(3)}"
 CACHE_USER = "shop-cache-app"
 
@@ -220,11 +215,12 @@ def aws() -> Iterator[Aws]:
         events.create_event_bus(Name=BUS)
         for name, detail_types in CONSUMERS.items():
             dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
-            redrive = {"deadLetterTargetArn": env.arn(dlq), "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
+            redrive = {"deadLetterTargetArn": env.arn(dlq),
+                       "maxReceiveCount": str(MAX_RECEIVE_COUNTS[name])}
             queue = sqs.create_queue(QueueName=name,
                                      Attributes={"RedrivePolicy": json.dumps(redrive)})["QueueUrl"]
             arn = env.arn(queue)
-            pattern = {"source": ["ecommerce.orders"], "detail-type": detail_types}
+            pattern = {"source": [EVENT_SOURCE], "detail-type": detail_types}
             events.put_rule(Name=f"{name}-rule", EventBusName=BUS, EventPattern=json.dumps(pattern))
             events.put_targets(Rule=f"{name}-rule", EventBusName=BUS, Targets=[{"Id": name, "Arn": arn}])
             env.queues[name], env.dlqs[name] = queue, dlq
