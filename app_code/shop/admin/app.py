@@ -22,8 +22,6 @@ from __future__ import annotations
 import html
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from email.parser import BytesParser
-from email.policy import HTTP
 from typing import Annotated, Any
 
 import psycopg
@@ -33,6 +31,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from shop import multipart
 from shop.accounts import csrf
 from shop.admin.catalog import Catalog, ProductEdit, StaleVersion, UnknownCategory, UnknownProduct
 from shop.admin.identity import (
@@ -247,7 +246,7 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None,
 
     @app.post(IMPORT_PAGE)
     async def import_form(request: Request, who: Editor) -> Response:
-        fields = _multipart(request.headers.get("content-type", ""), await request.body())
+        fields = multipart.form_fields(request.headers.get("content-type", ""), await request.body())
         if not csrf.is_valid(request, (fields.get(csrf.CSRF_FIELD) or b"").decode("ascii", "replace")):
             return _import_page(request, who, "<p role=alert>The form expired: submit it again.</p>",
                                 status=403)
@@ -276,22 +275,6 @@ def _import_page(request: Request, who: Staff, message: str, *, status: int = 20
     csrf.set_cookie(response, token)
     return response
 
-
-def _multipart(content_type: str, body: bytes) -> dict[str, bytes]:
-    """The fields of a multipart/form-data body (the standard library's MIME parser; no extra package)."""
-    if not content_type.lower().startswith("multipart/form-data"):
-        return {}
-    message = BytesParser(policy=HTTP).parsebytes(
-        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
-    fields: dict[str, bytes] = {}
-    if not message.is_multipart():
-        return fields
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True)
-        if isinstance(name, str) and isinstance(payload, bytes):
-            fields[name] = payload
-    return fields
 
 
 app = create_app()
