@@ -43,7 +43,7 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shop import multipart
-from shop.api_schema import error_responses
+from shop.api_schema import GUARD_STATUSES, error_responses
 from shop.cards import REDACTED, contains_pan, redact
 from shop.logs import install_redaction
 
@@ -56,7 +56,7 @@ _BOUNDARY = re.compile(rb";\s*boundary=(?:\"[^\"]*\"|[^;]*)", re.IGNORECASE)
 MAX_FIELD_CHARS = 200
 REFUSED = "card_data_refused"
 # What the guard can answer on any route, for the app's OpenAPI document: FastAPI(responses=...).
-GUARD_RESPONSES = error_responses(400, 413)
+GUARD_RESPONSES = error_responses(*GUARD_STATUSES)
 
 
 class _Number(str):

@@ -95,6 +95,16 @@ def test_a_malformed_file_names_the_line_and_column(admin: Any, alb: AlbStandIn,
     assert where in {(e["line"], e["column"]) for e in response.json()["errors"]}
 
 
+def test_numbers_beyond_the_catalogs_columns_are_row_errors(admin: Any, alb: AlbStandIn, db: Db) -> None:  # noqa: F811
+    before = state(db)
+    # 12 digits are whole numbers to the file's rules, but stock is an integer column (was a 500)
+    text = "sku,name,price_cents,currency,stock,active\nA-1,x,1,USD,99999999999,true\n"
+    response = post_csv(admin, alb, text)
+    assert response.status_code == 422
+    assert [(e["line"], e["column"]) for e in response.json()["errors"]] == [(2, "stock")]
+    assert state(db) == before
+
+
 def test_a_dry_run_counts_and_writes_nothing(admin: Any, alb: AlbStandIn, db: Db) -> None:  # noqa: F811
     before = state(db)
     response = post_csv(admin, alb, CATALOG, dry_run="true")
