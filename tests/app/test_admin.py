@@ -18,19 +18,6 @@ from tests.app.alb_standin import ALB_ARN, EDITORS, VIEWERS, AlbStandIn
 from tests.app.conftest import Aws, Db
 
 
-@pytest.fixture(scope="module")
-def alb_server() -> Iterator[AlbStandIn]:
-    stand_in = AlbStandIn().start()
-    yield stand_in
-    stand_in.stop()
-
-
-@pytest.fixture
-def alb(alb_server: AlbStandIn) -> AlbStandIn:
-    alb_server.key_requests.clear()
-    return alb_server
-
-
 @pytest.fixture
 def admin(runtime: Any, alb: AlbStandIn) -> Iterator[Any]:
     """The admin app as ECS runs it, with a verifier that fetches keys from the stand-in."""

@@ -11,7 +11,7 @@ import pytest
 
 from tests.app.alb_standin import AlbStandIn
 from tests.app.conftest import Db
-from tests.app.test_admin import admin, alb, alb_server, as_staff  # noqa: F401 (fixtures)
+from tests.app.test_admin import admin, as_staff  # noqa: F401 (a fixture)
 
 CATALOG = """sku,name,description,category,category_name,price_cents,currency,stock,active
 TEE-WHT-S,"White tee, S",Organic cotton,tees,T-shirts,2500,USD,120,true
