@@ -22,14 +22,16 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Callable
 from typing import Any
 
 import schemathesis
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
+from shop.cards import contains_pan
 from shop.catalog import CURSOR_FORMAT, Cursor
 from shop.events import CATEGORY_SLUG_PATTERN, MAX_NAME_CHARS, MAX_NUMBER, SKU_PATTERN
 from tests.app.conftest import ALICE, Db, ServiceUnderTest
@@ -85,6 +87,14 @@ def _naming_existing(draw: st.DrawFn, cases: st.SearchStrategy[Any], existing: d
     return case
 
 
+def _carries_card_number(case: Any) -> bool:
+    body = case.body if isinstance(case.body, str | bytes) else json.dumps(case.body, default=repr)
+    texts = [*(case.path_parameters or {}).values(), *(case.query or {}).items(),
+             *(case.headers or {}).items(), *(case.cookies or {}).items(),
+             body.decode("utf-8", "replace") if isinstance(body, bytes) else body]
+    return any(contains_pan(str(text)) for text in texts)
+
+
 def _fuzz(operation: Any, mode: GenerationMode, url: str, sign_in: Callable[[], dict[str, str]],
           existing: dict[str, list[str]]) -> None:
     cases = operation.as_strategy(generation_mode=mode)
@@ -96,6 +106,11 @@ def _fuzz(operation: Any, mode: GenerationMode, url: str, sign_in: Callable[[], 
     @given(case=cases)
     def answers_within_schema(case: Any) -> None:
         note(f"{operation.label} ({mode.value})")
+        if mode is GenerationMode.POSITIVE:
+            # Valid input holds no card number: every route refuses one (the guard's 400, declared
+            # on every route), which JSON Schema cannot say. Hypothesis favours zeros, and thirteen
+            # of them pass the Luhn check (a SKU of 0000000000000 is refused, rightly).
+            assume(not _carries_card_number(case))
         case.call_and_validate(base_url=url, headers=sign_in())
 
     answers_within_schema()
