@@ -150,7 +150,8 @@ def _limit(params: dict[str, str]) -> int:
     text = params.get("limit")
     if text is None:
         return DEFAULT_PAGE_SIZE
-    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_PAGE_SIZE):
+    # (length first: int() refuses more than 4300 digits with a ValueError)
+    if not (text.isascii() and text.isdigit() and len(text) <= 6 and 1 <= int(text) <= MAX_PAGE_SIZE):
         raise BadRequest(f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}")
     return int(text)
 
