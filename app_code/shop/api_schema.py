@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import FastAPI
 from pydantic import BaseModel, BeforeValidator
 
 ERROR_DESCRIPTIONS = {
@@ -111,6 +112,31 @@ def page_responses(*pages: int, json: tuple[int, ...] = ()) -> dict[int | str, d
                      "content": {**(HTML_PAGE if status in pages else {}),
                                  **(error_body if status in as_json else {})}}
             for status in sorted({*pages, *as_json})}
+
+
+def without_framework_validation(app: FastAPI) -> None:
+    """For an app whose routes validate their input themselves (they take the raw request and at
+    most `str` path parameters, which nothing fails): FastAPI declares its 422 validation error on
+    every route with a parameter, an answer such an app never gives; its document leaves it out."""
+    build = app.openapi
+
+    def document() -> dict[str, Any]:
+        first = app.openapi_schema is None
+        schema = build()  # FastAPI's, cached on the app after the first build
+        if first:
+            for item in schema.get("paths", {}).values():
+                for operation in item.values():
+                    answer = operation.get("responses", {}).get("422", {})
+                    if answer.get("content", {}).get("application/json", {}).get("schema") == FASTAPI_422:
+                        del operation["responses"]["422"]
+            for name in ("HTTPValidationError", "ValidationError"):
+                schema.get("components", {}).get("schemas", {}).pop(name, None)
+        return schema
+
+    app.openapi = document  # type: ignore[method-assign]
+
+
+FASTAPI_422 = {"$ref": "#/components/schemas/HTTPValidationError"}
 
 
 def _schema_of(model: type[BaseModel]) -> dict[str, Any]:

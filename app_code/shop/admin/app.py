@@ -344,7 +344,7 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None,
 
     # -- the same import for a browser: an HTML form ---------------------------------------------
     @app.get(IMPORT_PAGE, response_class=HTMLResponse, dependencies=STAFF_TOKEN,
-             responses=page_responses(json=(401, 403, 503)))
+             responses=page_responses(json=(401, 403)))
     def import_page(request: Request, who: Editor) -> HTMLResponse:
         return _import_page(request, who, "")
 

@@ -39,7 +39,7 @@ from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
-from shop.api_schema import error_responses, page_responses, query_parameters
+from shop.api_schema import error_responses, page_responses, query_parameters, without_framework_validation
 from shop.catalog import (
     CURSOR_FORMAT,
     DEFAULT_PAGE_SIZE,
@@ -207,6 +207,7 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None) -> FastAPI:
     app = FastAPI(title="storefront", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
                   responses=GUARD_RESPONSES)
     app.add_middleware(GuardRequests)
+    without_framework_validation(app)  # every route parses its own input
 
     def shop(request: Request) -> Storefront:
         return request.app.state.storefront
