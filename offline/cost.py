@@ -14,15 +14,16 @@ program a second time for the multi-Region comparison.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from offline.engine import PROJECT, PROJECT_DIR, ProgramError, Resource, Snapshot, run_program, stack_config
-from policies.guardrails.common import Res, plain
-from policies.guardrails.cost import Comparison, Estimate, PriceTable, estimate
+from policies.guardrails.common import Res, number, plain
+from policies.guardrails.cost import Comparison, Estimate, PriceTable, UsageDefaults, estimate
 from policies.guardrails.cost.report import document, markdown_lines, text_lines
+from policies.guardrails.cost.usage import REQUESTS_PER_SECOND_TAG
 
 # What turns the second Region on for a comparison run, unless the stack already sets it.
 MULTI_REGION_OVERRIDES: Mapping[str, str] = {
@@ -58,13 +59,41 @@ def _props(resource: Resource) -> dict[str, Any]:
     return {**resource.inputs, **resource.outputs} if resource.custom else dict(resource.inputs)
 
 
-def estimate_snapshot(snapshot: Snapshot, prices: PriceTable | None = None) -> Estimate:
-    return estimate(resources_of(snapshot), region=snapshot.config.get("aws:region"), project=PROJECT,
-                    prices=prices)
+def with_traffic(resources: Sequence[Res], factor: float) -> list[Res]:
+    """The same resources stating `factor` times their traffic: what the program registers with
+    `usageTrafficPercent` multiplied by `factor`, since that key only scales the
+    `usage:requests-per-second` tag it writes on each service (components/usage.py)."""
+
+    def scaled(tags: Any) -> Any:
+        value = number(tags.get(REQUESTS_PER_SECOND_TAG)) if isinstance(tags, Mapping) else None
+        return tags if value is None else {**tags, REQUESTS_PER_SECOND_TAG: f"{value * factor:g}"}
+
+    return [replace(r, props={**r.props, **{key: scaled(r.props[key]) for key in ("tags", "tagsAll")
+                                            if key in r.props}}) for r in resources]
+
+
+def estimate_snapshot(snapshot: Snapshot, prices: PriceTable | None = None, *,
+                      usage: UsageDefaults | None = None, traffic: float = 1.0) -> Estimate:
+    """The snapshot's estimate; `usage`: another usage model (the budget policy's config sets it),
+    `traffic`: the snapshot's stated traffic multiplied by this factor (`with_traffic`)."""
+    resources = resources_of(snapshot)
+    if traffic != 1.0:
+        resources = with_traffic(resources, traffic)
+    return estimate(resources, region=snapshot.config.get("aws:region"), project=PROJECT,
+                    prices=prices, usage=usage)
 
 
 def multi_region_enabled(snapshot: Snapshot) -> bool:
     return snapshot.config.get(f"{PROJECT}:multiRegion") == "true"
+
+
+def multi_region_overrides(stack: str, overrides: Mapping[str, Any] | None = None,
+                           project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
+    """The config overrides that run `stack` with its second Region on: MULTI_REGION_OVERRIDES,
+    where neither the stack's own settings (e.g. its secondaryRegion) nor `overrides` say otherwise."""
+    stack_values, _secrets = stack_config(stack, project_dir)
+    own = {k: v for k, v in stack_values.items() if k in MULTI_REGION_OVERRIDES and v and v != "false"}
+    return {**MULTI_REGION_OVERRIDES, **own, **(overrides or {}), f"{PROJECT}:multiRegion": "true"}
 
 
 def compare_multi_region(stack: str, *, preview: bool = True,
@@ -75,11 +104,8 @@ def compare_multi_region(stack: str, *, preview: bool = True,
     Keys the stack or `overrides` already set (e.g. its secondaryRegion) win over the defaults
     that turn the second Region on. Raises ProgramError when a run fails.
     """
-    base = dict(overrides or {})
-    stack_values, _secrets = stack_config(stack, project_dir)
-    own = {k: v for k, v in stack_values.items() if k in MULTI_REGION_OVERRIDES and v and v != "false"}
-    runs = {"false": {**base, f"{PROJECT}:multiRegion": "false"},
-            "true": {**MULTI_REGION_OVERRIDES, **own, **base, f"{PROJECT}:multiRegion": "true"}}
+    runs = {"false": {**(overrides or {}), f"{PROJECT}:multiRegion": "false"},
+            "true": multi_region_overrides(stack, overrides, project_dir)}
     snapshots = {}
     for switch, switch_overrides in runs.items():
         if known is not None and (known.config.get(f"{PROJECT}:multiRegion") == "true") == (switch == "true"):

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from offline.cost import multi_region_overrides
 from offline.engine import Snapshot, run_program
 
 RunStack = Callable[..., Snapshot]
@@ -28,6 +29,17 @@ def staging() -> Snapshot:
 def prod_preview() -> Snapshot:
     """The prod stack in preview mode: computed values are unknown, as in `pulumi preview`."""
     return run_program("prod", preview=True)
+
+
+@pytest.fixture(scope="session")
+def prod_multi_region() -> Snapshot:
+    """Prod with the second Region on (as the cost comparison turns it on), in update mode."""
+    return run_program("prod", overrides=multi_region_overrides("prod"))
+
+
+@pytest.fixture(scope="session")
+def prod_multi_region_preview() -> Snapshot:
+    return run_program("prod", preview=True, overrides=multi_region_overrides("prod"))
 
 
 # Day-one paths (docs/day-one.md): staging with its Route 53 zone and no certificate ARNs (the

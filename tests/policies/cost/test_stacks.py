@@ -38,19 +38,13 @@ TIERS = {"security", "network", "edge", "web", "data", "events", "observability"
 
 
 @pytest.fixture(scope="module")
-def multi_region() -> Snapshot:
-    """Prod with the second Region on: one run for the module."""
-    return run_program("prod", overrides=MULTI_REGION_OVERRIDES)
-
-
-@pytest.fixture(scope="module")
 def prod_cost(prod: Snapshot) -> Estimate:
     return estimate_snapshot(prod)
 
 
 @pytest.fixture(scope="module")
-def multi_region_cost(multi_region: Snapshot) -> Estimate:
-    return estimate_snapshot(multi_region)
+def multi_region_cost(prod_multi_region: Snapshot) -> Estimate:
+    return estimate_snapshot(prod_multi_region)
 
 
 def lines_of(cost: Estimate, name: str, type_: str, region: str | None = None) -> list:
@@ -62,7 +56,7 @@ def lines_of(cost: Estimate, name: str, type_: str, region: str | None = None) -
 # Coverage: a new billable type cannot slip in unpriced
 
 
-@pytest.mark.parametrize("stack", ["prod", "staging", "multi_region"])
+@pytest.mark.parametrize("stack", ["prod", "staging", "prod_multi_region"])
 def test_every_resource_type_of_the_stacks_is_priced_or_listed_free(stack: str,
                                                                     request: pytest.FixtureRequest) -> None:
     # GIVEN a stack as the program registers it (prod, staging, prod with the second Region)
@@ -165,6 +159,8 @@ def test_traffic_scales_request_charges_not_capacity(prod: Snapshot, prod_cost: 
     hours = ("NAT gateway-hours", "aws:ec2/natGateway:NatGateway")
     assert quantity(doubled, *hours) == quantity(prod_cost, *hours)
     assert doubled.total > prod_cost.total
+    # and scaling the snapshot's stated traffic (docs/cost.md's sensitivity) prices the same stack
+    assert estimate_snapshot(prod, traffic=2.0).total == pytest.approx(doubled.total)
 
 
 def test_preview_and_update_estimate_the_same_but_for_trace_sampling(
