@@ -34,12 +34,13 @@ lint: $(STAMP)
 
 ## make docs: regenerate what is generated from the code: the README's preview sample, the
 ## architecture diagram (docs/diagram.*), bootstrap/stack-inventory.json and policy-config.json,
-## the policy reference in docs/policies.md
+## the policy reference in docs/policies.md, the cost figures of docs/cost.md and docs/multi-region.md
 docs: $(STAMP) system-packages
 	$(PY) -m offline.readme
 	$(PY) -m offline.diagram
 	$(PY) -m offline.inventory
 	$(PY) -m offline.policy_docs --write
+	$(PY) -m offline.cost_doc
 
 ## make bench: benchmarks, written to bench/results/
 bench: $(STAMP) system-packages

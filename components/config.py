@@ -2,8 +2,13 @@
 
 `Pulumi.yaml` declares every key (type, description, default); this module checks each value
 against that declaration and against what the product allows, and fails with ONE line that
-names the key, the stack file and what is allowed. The CLI applies the schema's defaults; offline
-runs get them from `offline.engine`, so both paths see the same values.
+names the key, the stack file and what is allowed.
+
+Each default is written once, on the typed object's field (`setting(key, default)`); the CLI
+needs Pulumi.yaml to carry it too (a key without a default is required there), and
+tests/components/test_config_defaults.py holds Pulumi.yaml and docs/config.md to these. The rules
+of a spec line (`services`, `consumers`, ...) live on its object, which cannot be made invalid:
+the components take specs as they are.
 """
 
 from __future__ import annotations
@@ -13,11 +18,11 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_origin, get_type_hints
 
 import pulumi
 import yaml
@@ -28,8 +33,14 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 # CloudWatch Logs accepts only these retention periods.
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
                       2192, 2557, 2922, 3288, 3653)
-# The event contract (docs/architecture.md): every detail-type the platform publishes.
-KNOWN_EVENTS = ("order.placed", "order.fulfilled", "cart.abandoned", "product.updated")
+# The event contract (docs/architecture.md): every detail-type the platform publishes, and their
+# source. app_code/shop/events.py holds the app's copy (the app is deployed without this program);
+# tests/app/test_event_contract.py ties the two.
+ORDER_PLACED = "order.placed"
+ORDER_FULFILLED = "order.fulfilled"
+CART_ABANDONED = "cart.abandoned"
+PRODUCT_UPDATED = "product.updated"
+KNOWN_EVENTS = (ORDER_PLACED, ORDER_FULFILLED, CART_ABANDONED, PRODUCT_UPDATED)
 EVENT_SOURCE = "ecommerce.orders"
 FARGATE_CPU_MEMORY = {  # valid Fargate memory (MiB) per CPU unit count
     256: (512, 1024, 2048),
@@ -72,25 +83,51 @@ class MultiRegionTrigger(StrEnum):
     REGION_OUTAGE_COST_CASE = "region-outage-cost-case"
 
 
+class SettingError(ValueError):
+    """A value a config object does not allow; the message names the setting as config spells it
+    (`cpu=300 is not allowed: ...`), and the reader adds the key and the stack file."""
+
+
+def setting(key: str, default: Any = MISSING, *, low: float | None = None,
+            high: float | None = None, unset: bool = False) -> Any:
+    """A field read from config: `key` is its name in Pulumi.yaml (or in a spec line), `default`
+    its default (the one place it is written down: Pulumi.yaml's copy is checked against it),
+    `low`..`high` the bounds a spec line's value must keep, and `unset` a key without a default
+    that may be left empty (the parser says when it is required)."""
+    metadata = {"key": key, "low": low, "high": high, "unset": unset}
+    if default is MISSING:
+        return field(metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def _check_bounds(spec: Any) -> None:
+    for item in fields(spec):
+        low, high = item.metadata.get("low"), item.metadata.get("high")
+        value = getattr(spec, item.name)
+        if low is not None and high is not None and not low <= value <= high:
+            raise SettingError(f"{item.metadata['key']}={value} is not allowed: must be from "
+                               f"{low:g} to {high:g}")
+
+
 @dataclass(frozen=True, kw_only=True)
 class NetworkConfig:
-    az_count: int
-    cidr: str
-    nat_gateways: NatGatewayMode
+    az_count: int = setting("azCount", 2)
+    cidr: str = setting("vpcCidr", "10.0.0.0/16")
+    nat_gateways: NatGatewayMode = setting("natGateways", NatGatewayMode.PER_AZ)
 
 
 @dataclass(frozen=True, kw_only=True)
 class EdgeConfig:
-    domain_name: str | None
-    certificate_arn: str | None
+    domain_name: str | None = setting("domainName", None)
+    certificate_arn: str | None = setting("certificateArn", None)
     """None with a `hosted_zone_id`: the stack issues the certificate (DNS-validated)."""
-    origin_domain_name: str
-    origin_certificate_arn: str | None
+    origin_domain_name: str = setting("originDomainName")
+    origin_certificate_arn: str | None = setting("originCertificateArn", None)
     """None with a `hosted_zone_id`: the stack issues the certificate (DNS-validated)."""
-    waf_rate_limit: int
-    sign_in_rate_limit: int
+    waf_rate_limit: int = setting("wafRateLimit", 2000)
+    sign_in_rate_limit: int = setting("signInRateLimit", 50)
     """Sign-in requests (link requests, link redemptions) per 5 minutes per client IP at the WAF."""
-    hosted_zone_id: str | None = None
+    hosted_zone_id: str | None = setting("hostedZoneId", None)
     """The Route 53 zone holding the shop's names: the stack writes its records there."""
 
 
@@ -111,33 +148,61 @@ ADMIN_SERVICE = "admin"
 class AdminAuthConfig:
     """Staff sign-in at the ALB for the admin service: the OpenID Connect provider and the roles."""
 
-    issuer: str
-    authorization_endpoint: str
-    token_endpoint: str
-    user_info_endpoint: str
-    client_id: str
-    client_secret_arn: str
+    issuer: str = setting("adminOidcIssuer", unset=True)
+    authorization_endpoint: str = setting("adminOidcAuthorizationEndpoint", unset=True)
+    token_endpoint: str = setting("adminOidcTokenEndpoint", unset=True)
+    user_info_endpoint: str = setting("adminOidcUserInfoEndpoint", unset=True)
+    client_id: str = setting("adminOidcClientId", unset=True)
+    client_secret_arn: str = setting("adminOidcClientSecretArn", unset=True)
     """Secrets Manager secret whose value is the client secret; the program hands it to the ALB."""
-    scope: str
-    roles_claim: str
-    editor_group: str
-    viewer_group: str
+    scope: str = setting("adminOidcScope", "openid email")
+    roles_claim: str = setting("adminRolesClaim", "groups")
+    editor_group: str = setting("adminEditorGroup", "shop-editors")
+    viewer_group: str = setting("adminViewerGroup", "shop-viewers")
+
+
+_APP = r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*"
 
 
 @dataclass(frozen=True, kw_only=True)
 class ServiceSpec:
-    """One ECS Fargate service behind the ALB."""
+    """One ECS Fargate service behind the ALB: a line of `services`. A spec that breaks a rule
+    cannot be made (SettingError), so the components need not check it again."""
 
     name: str
-    path: str
-    cpu: int
-    memory: int
-    app: str
-    """The ASGI app the service's container serves (`module:attribute`, see SERVICE_APPS)."""
-    port: int = 8080
-    baseline_rps: float = 10.0
-    rps_per_task: float = 50.0
-    min_tasks: int = 2
+    path: str = setting("path", "")
+    """An ALB path pattern; "" means `/<name>/*`."""
+    cpu: int = setting("cpu", 512)
+    memory: int = setting("memory", 1024)
+    app: str = setting("app", "")
+    """The ASGI app the service's container serves (`module:attribute`); "" means the known
+    service's (SERVICE_APPS)."""
+    port: int = setting("port", 8080, low=1024, high=65535)
+    baseline_rps: float = setting("baselineRps", 10.0, low=0, high=1e6)
+    rps_per_task: float = setting("rpsPerTask", 50.0, low=0.1, high=1e5)
+    min_tasks: int = setting("minTasks", 2, low=2, high=1000)
+
+    def __post_init__(self) -> None:
+        _check_bounds(self)
+        if self.cpu not in FARGATE_CPU_MEMORY:
+            raise SettingError(f"cpu={self.cpu} is not allowed: one of "
+                               f"{', '.join(map(str, FARGATE_CPU_MEMORY))}")
+        if self.memory not in FARGATE_CPU_MEMORY[self.cpu]:
+            valid = FARGATE_CPU_MEMORY[self.cpu]
+            raise SettingError(f"memory={self.memory} is not allowed with cpu={self.cpu}: "
+                               f"{valid[0]} to {valid[-1]} in steps Fargate accepts")
+        path = self.path or f"/{self.name}/*"
+        if not re.fullmatch(r"/[A-Za-z0-9_\-/.*]*", path):
+            raise SettingError(f"path={path!r} must be an ALB path pattern like /api/*")
+        app = self.app or SERVICE_APPS.get(self.name)
+        if app is None:
+            raise SettingError(f"is missing app=: name the ASGI app {self.name} serves, e.g. "
+                               f"app=shop.{self.name.replace('-', '_')}.app:app")
+        if not re.fullmatch(_APP, app):
+            raise SettingError(f"app={app!r} must be <module>:<attribute>, e.g. "
+                               "shop.order_service.app:app")
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "app", app)
 
     def max_tasks(self, spike_factor: int) -> int:
         """Tasks needed at `spike_factor` x the daily average, plus 25% headroom for uneven load."""
@@ -151,12 +216,26 @@ class ServiceSpec:
         return ("python", "-m", "uvicorn", self.app, "--host", "0.0.0.0")
 
 
+DEFAULT_SERVICES = (
+    ServiceSpec(name="storefront", path="/*", baseline_rps=60, rps_per_task=100),
+    ServiceSpec(name="order-api", path="/api/*", cpu=1024, memory=2048, baseline_rps=20,
+                rps_per_task=40),
+    ServiceSpec(name="admin", path="/admin/*", cpu=256, memory=512, baseline_rps=1, rps_per_task=20),
+)
+"""The case study's three services: `services` when the stack sets none."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class ScheduledScaleOut:
     name: str
-    start: datetime
-    end: datetime
-    min_tasks_factor: int
+    start: datetime = setting("start")
+    end: datetime = setting("end")
+    min_tasks_factor: int = setting("minTasksFactor", low=2, high=50)
+
+    def __post_init__(self) -> None:
+        _check_bounds(self)
+        if self.end <= self.start:
+            raise SettingError("end= must be after start=")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -164,101 +243,146 @@ class PrebuiltImage:
     """An image built elsewhere, in the service's own repository: by tag or by digest."""
 
     service: str
-    tag: str | None = None
-    digest: str | None = None
+    tag: str | None = setting("tag", None)
+    digest: str | None = setting("digest", None)
     """`sha256:<64 hex>`; a tag is pinned to its digest at deploy time."""
+
+    def __post_init__(self) -> None:
+        if (self.tag is None) == (self.digest is None):
+            raise SettingError(f"= {self.service!r} must give exactly one of tag= or digest=")
+        if self.tag is not None and not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", self.tag):
+            raise SettingError(f"tag={self.tag!r} is not a Docker image tag")
+        if self.digest is not None and not re.fullmatch(r"sha256:[0-9a-f]{64}", self.digest):
+            raise SettingError(f"digest={self.digest!r} must be sha256:<64 hex digits>")
 
 
 @dataclass(frozen=True, kw_only=True)
 class WebConfig:
-    services: tuple[ServiceSpec, ...]
-    image_source: ImageSource
-    prebuilt_images: tuple[PrebuiltImage, ...]
+    services: tuple[ServiceSpec, ...] = setting("services", DEFAULT_SERVICES)
+    image_source: ImageSource = setting("imageSource", ImageSource.BUILD)
+    prebuilt_images: tuple[PrebuiltImage, ...] = setting("prebuiltImages", ())
     """One per service with ImageSource.PREBUILT; empty with BUILD."""
-    scheduled_scale_outs: tuple[ScheduledScaleOut, ...]
+    scheduled_scale_outs: tuple[ScheduledScaleOut, ...] = setting("scheduledScaleOuts", ())
     """The windows that have not ended yet (ended ones are dropped with a warning)."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class DataConfig:
-    aurora_engine_version: str
-    aurora_instance_class: str
-    aurora_reader_count: int
-    aurora_max_readers: int
-    backup_retention_days: int
-    cache_node_type: str
-    cache_node_count: int
-    search_instance_type: str
-    search_data_nodes: int
-    search_zone_count: int
-    search_dedicated_masters: bool
-    search_volume_gb: int
+    aurora_engine_version: str = setting("auroraEngineVersion", "16.4")
+    aurora_instance_class: str = setting("auroraInstanceClass", "db.r6g.large")
+    aurora_reader_count: int = setting("auroraReaderCount", 1)
+    aurora_max_readers: int = setting("auroraMaxReaders", 4)
+    backup_retention_days: int = setting("backupRetentionDays", 7)
+    cache_node_type: str = setting("cacheNodeType", "cache.r7g.large")
+    cache_node_count: int = setting("cacheNodeCount", 2)
+    search_instance_type: str = setting("searchInstanceType", "r7g.large.search")
+    search_data_nodes: int = setting("searchDataNodes", 2)
+    search_zone_count: int = setting("searchZoneCount", 2)
+    search_dedicated_masters: bool = setting("searchDedicatedMasters", False)
+    search_volume_gb: int = setting("searchVolumeGb", 100)
+
+
+def default_handler(consumer: str) -> str:
+    """`search-indexer` -> `shop.consumers.search_indexer.handler`."""
+    return f"shop.consumers.{consumer.replace('-', '_')}.handler"
 
 
 @dataclass(frozen=True, kw_only=True)
 class ConsumerSpec:
-    """One event consumer: an EventBridge rule, its SQS queue + DLQ and a Lambda function."""
+    """One event consumer: an EventBridge rule, its SQS queue + DLQ and a Lambda function; a line
+    of `consumers`. A spec that breaks a rule cannot be made (SettingError)."""
 
     name: str
-    events: tuple[str, ...]
-    batch_size: int = 10
-    max_receive_count: int = 5
-    max_concurrency: int = 10
-    reserved_concurrency: int = 0  # 0: no reservation
-    timeout: int = 30
-    memory: int = 512
-    handler: str = ""
-    vpc: bool = True
+    events: tuple[str, ...] = setting("events", ())
+    batch_size: int = setting("batchSize", 10, low=1, high=10_000)
+    max_receive_count: int = setting("maxReceiveCount", 5, low=1, high=1000)
+    max_concurrency: int = setting("maxConcurrency", 10, low=2, high=1000)
+    reserved_concurrency: int = setting("reservedConcurrency", 0, low=0, high=1000)
+    """0: no reservation."""
+    timeout: int = setting("timeout", 30, low=1, high=900)
+    memory: int = setting("memory", 512, low=128, high=10_240)
+    handler: str = setting("handler", "")
+    """A dotted `module.function` under app_code/; "" means `default_handler(name)`."""
+    vpc: bool = setting("vpc", True)
+
+    def __post_init__(self) -> None:
+        _check_bounds(self)
+        if 0 < self.reserved_concurrency < self.max_concurrency:
+            raise SettingError(f"reservedConcurrency={self.reserved_concurrency} is not allowed below "
+                               f"maxConcurrency={self.max_concurrency}: the function would throttle "
+                               "its own queue; reserve at least that many, or 0")
+        if not self.events:
+            raise SettingError(f"is missing events=: name at least one of {', '.join(KNOWN_EVENTS)}")
+        unknown = [e for e in self.events if e not in KNOWN_EVENTS]
+        if unknown:
+            raise SettingError(f"events= names unknown event {unknown[0]!r}: allowed are "
+                               f"{', '.join(KNOWN_EVENTS)}")
+        handler = self.handler or default_handler(self.name)
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)+", handler):
+            raise SettingError(f"handler={handler!r} must be a dotted module.function")
+        object.__setattr__(self, "handler", handler)
+
+
+DEFAULT_CONSUMERS = (
+    ConsumerSpec(name="fulfillment", events=(ORDER_PLACED,)),
+    ConsumerSpec(name="email", events=(ORDER_PLACED, CART_ABANDONED)),
+    ConsumerSpec(name="analytics", events=(ORDER_PLACED, ORDER_FULFILLED, CART_ABANDONED),
+                 batch_size=100),
+    ConsumerSpec(name="recommendations", events=(ORDER_PLACED, PRODUCT_UPDATED)),
+    ConsumerSpec(name="search-indexer", events=(PRODUCT_UPDATED,)),
+    ConsumerSpec(name="cache-invalidator", events=(PRODUCT_UPDATED,)),
+)
+"""The consumers of the event contract: `consumers` when the stack sets none. Each has its module
+in app_code/shop/consumers/ (tests/app/test_event_contract.py ties the two)."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class EventsConfig:
-    consumers: tuple[ConsumerSpec, ...]
-    archive_retention_days: int
-    email_domain: str
+    consumers: tuple[ConsumerSpec, ...] = setting("consumers", DEFAULT_CONSUMERS)
+    archive_retention_days: int = setting("eventArchiveRetentionDays", 30)
+    email_domain: str = setting("emailDomain")
 
 
 @dataclass(frozen=True, kw_only=True)
 class ObservabilityConfig:
-    alarm_email: str
-    checkout_availability_target: float
-    checkout_latency_p99_ms: int
-    apm_otlp_endpoint: str | None
-    apm_api_key_secret_arn: str | None
+    alarm_email: str = setting("alarmEmail")
+    checkout_availability_target: float = setting("checkoutAvailabilityTarget", 99.95)
+    checkout_latency_p99_ms: int = setting("checkoutLatencyP99Ms", 1500)
+    apm_otlp_endpoint: str | None = setting("apmOtlpEndpoint", None)
+    apm_api_key_secret_arn: str | None = setting("apmApiKeySecretArn", None)
 
 
 @dataclass(frozen=True, kw_only=True)
 class MultiRegionConfig:
-    enabled: bool
-    secondary_region: str | None = None
-    trigger: MultiRegionTrigger | None = None
-    trigger_reference: str = ""
-    secondary_origin_certificate_arn: str | None = None
+    enabled: bool = setting("multiRegion", False)
+    secondary_region: str | None = setting("secondaryRegion", None)
+    trigger: MultiRegionTrigger | None = setting("multiRegionTrigger", None)
+    trigger_reference: str = setting("multiRegionTriggerReference", "")
+    secondary_origin_certificate_arn: str | None = setting("secondaryOriginCertificateArn", None)
     """The secondary Region's ACM certificate for the origin host name (its ALB's listener)."""
-    writer_region: str | None = None
+    writer_region: str | None = setting("databaseWriterRegion", None)
     """Where the global database writes now, when a failover moved it (None: the primary Region)."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class UsageConfig:
-    """Usage the cost estimate assumes (docs/cost.md); the estimator reads the same keys."""
+    """What the stack states about its own usage for the cost estimate (docs/cost.md). The
+    components put it on the resources it describes (`components.usage`): the policy pack reads
+    those tags, never this config."""
 
-    traffic_percent: int
-    edge_cache_hit_percent: int
-    response_kb: int
-    requests_per_order: int
-    database_gb: int
-    static_assets_gb: int
-    log_kb_per_request: int
+    traffic_percent: int = setting("usageTrafficPercent", 100)
+    """The share of each service's baselineRps the stack really receives."""
+    database_gb: int = setting("usageDatabaseGb", 200)
+    static_assets_gb: int = setting("usageStaticAssetsGb", 50)
 
 
 @dataclass(frozen=True, kw_only=True)
 class StackConfig:
     stack: str
-    environment: Environment
+    environment: Environment = setting("environment")
     region: str
-    log_retention_days: int
-    spike_factor: int
+    log_retention_days: int = setting("logRetentionDays", 90)
+    spike_factor: int = setting("spikeFactor", 20)
     network: NetworkConfig
     edge: EdgeConfig
     web: WebConfig
@@ -267,9 +391,9 @@ class StackConfig:
     observability: ObservabilityConfig
     multi_region: MultiRegionConfig
     usage: UsageConfig
-    payment_secret_arn: str
+    payment_secret_arn: str = setting("paymentSecretArn")
     """The payment provider's API key in Secrets Manager: never in config or the program."""
-    payment_lookup_secret_arn: str
+    payment_lookup_secret_arn: str = setting("paymentLookupSecretArn")
     """A restricted provider key that reads payments and cannot charge: what scheduled work may hold."""
     warnings: tuple[str, ...] = ()
     """One line each: what the config asks for that this deployment leaves out, and why."""
@@ -288,6 +412,52 @@ class StackConfig:
         for warning in config.warnings:
             pulumi.log.warn(warning)
         return config
+
+
+CONFIG_OBJECTS = (StackConfig, NetworkConfig, EdgeConfig, WebConfig, AdminAuthConfig, DataConfig,
+                  EventsConfig, ObservabilityConfig, MultiRegionConfig, UsageConfig)
+"""Every object a Pulumi.yaml key is read into: their `setting` fields are the keys."""
+
+
+def typed_defaults() -> dict[str, Any]:
+    """Each key's default as the typed objects hold it (keys without one are required)."""
+    found: dict[str, Any] = {}
+    for cls in CONFIG_OBJECTS:
+        for item in fields(cls):
+            key = item.metadata.get("key")
+            if key is not None and item.default is not MISSING:
+                found[key] = item.default
+    return found
+
+
+def config_text(value: Any) -> Any:
+    """A typed default as Pulumi.yaml writes it: None is "", an enum its value, a float a string
+    (only `checkoutAvailabilityTarget`, declared a string), an empty tuple an empty list."""
+    if value is None:
+        return ""
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def config_defaults() -> dict[str, Any]:
+    """Every optional key's default in Pulumi.yaml's form: the typed defaults, and "" for a key
+    that may be left unset. Spec lists (services, consumers) keep their typed specs here; the
+    reader uses them as they are."""
+    found = {key: config_text(value) for key, value in typed_defaults().items()
+             if not (isinstance(value, tuple) and value)}
+    for cls in CONFIG_OBJECTS:
+        for item in fields(cls):
+            if item.metadata.get("unset"):
+                found[item.metadata["key"]] = ""
+    return found
+
+
+CONFIG_DEFAULTS = config_defaults()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -329,9 +499,9 @@ class _Reader:
         declared = self.schema[key]
         full = f"{PROJECT}:{key}"
         if full not in self.raw:
-            if "default" not in declared:
+            if key not in CONFIG_DEFAULTS:
                 raise self.fail(key, f"is missing: {declared.get('description', 'set it')}")
-            return declared["default"]
+            return CONFIG_DEFAULTS[key]
         text = self.raw[full]
         kind = declared.get("type", "string")
         if kind == "integer":
@@ -387,121 +557,116 @@ class _Reader:
     def strings(self, key: str) -> list[str]:
         return list(self._value(key))
 
+    def given(self, key: str) -> bool:
+        """Does the stack (or the CLI, from Pulumi.yaml) set `key`? Counts as reading it."""
+        self.read.add(key)
+        return f"{PROJECT}:{key}" in self.raw
+
 
 # ----------------------------------------------------------------------------------------------
-# Specs: "<name> key=value key=value" lines
+# Specs: "<name> key=value key=value" lines, read into the spec objects above
 
 
 _NAME = r"[a-z][a-z0-9-]{1,30}[a-z0-9]"
+_SpecT = TypeVar("_SpecT")
 
 
-def _parse_spec(reader: _Reader, key: str, index: int, line: str,
-                fields: Mapping[str, type]) -> tuple[str, dict[str, Any]]:
+def _setting_kinds(cls: Any) -> dict[str, tuple[str, Any, bool]]:
+    """A spec object's settings: config name -> (field name, the type its text is read as, whether
+    a line must set it)."""
+    hints = get_type_hints(cls)
+    kinds: dict[str, tuple[str, Any, bool]] = {}
+    for item in fields(cls):
+        key = item.metadata.get("key")
+        if key is None:
+            continue
+        hint = hints[item.name]
+        kind = hint if hint in (int, float, bool, datetime) else \
+            tuple if get_origin(hint) is tuple else str
+        kinds[key] = (item.name, kind, item.default is MISSING)
+    return kinds
+
+
+def _setting_value(kind: Any, text: str) -> Any:
+    """The typed value of one `name=value` word; ValueError when the text is not of that type."""
+    if kind is bool:
+        if text not in ("true", "false"):
+            raise ValueError
+        return text == "true"
+    if kind in (int, float):
+        value = kind(text)
+        if not math.isfinite(value):
+            raise ValueError
+        return value
+    if kind is datetime:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if moment.utcoffset() is None:
+            raise ValueError
+        return moment
+    if kind is tuple:
+        return tuple(text.split(","))
+    return text
+
+
+def _parse_spec(reader: _Reader, key: str, index: int, line: str, cls: type[_SpecT], *,
+                name_field: str = "name") -> _SpecT:
+    """One spec line -> the spec object `cls`, whose own checks decide what is allowed."""
     where = f"{key}[{index}]"
     words = line.split()
     if not words or not re.fullmatch(_NAME, words[0]):
         raise reader.fail(where, f"= {line!r} must start with a name of 3-32 lowercase letters, "
                                  "digits or dashes")
+    kinds = _setting_kinds(cls)
     values: dict[str, Any] = {}
     for word in words[1:]:
         name, sep, text = word.partition("=")
-        if not sep or name not in fields:
+        if not sep or name not in kinds:
             raise reader.fail(where, f"has unknown setting {word!r}: allowed are "
-                                     f"{', '.join(f'{f}=' for f in fields)}")
-        if name in values:
+                                     f"{', '.join(f'{f}=' for f in kinds)}")
+        attribute, kind, _required = kinds[name]
+        if attribute in values:
             raise reader.fail(where, f"sets {name} twice")
-        kind = fields[name]
         try:
-            if kind is bool:
-                if text not in ("true", "false"):
-                    raise ValueError
-                values[name] = text == "true"
-            elif kind is int:
-                values[name] = int(text)
-            elif kind is float:
-                values[name] = float(text)
-                if not math.isfinite(values[name]):
-                    raise ValueError
-            elif kind is datetime:
-                values[name] = datetime.fromisoformat(text.replace("Z", "+00:00"))
-                if values[name].utcoffset() is None:
-                    raise ValueError
-            else:
-                values[name] = text
+            values[attribute] = _setting_value(kind, text)
         except ValueError:
-            kind_name = {datetime: "an RFC 3339 UTC time", bool: "true or false"}.get(
-                kind, f"a {kind.__name__}")
+            kind_name = {datetime: "an RFC 3339 UTC time", bool: "true or false",
+                         tuple: "a comma-separated list"}.get(kind, f"a {kind.__name__}")
             raise reader.fail(where, f"{name}={text!r} must be {kind_name}") from None
-    return words[0], values
+    required = [k for k, (attribute, _, needed) in kinds.items() if needed and attribute not in values]
+    if required:
+        raise reader.fail(where, f"is missing {', '.join(f'{k}=' for k in required)}")
+    try:
+        return cls(**{name_field: words[0]}, **values)
+    except SettingError as error:
+        raise reader.fail(where, str(error)) from None
 
 
-def _at_least(reader: _Reader, where: str, values: Mapping[str, Any],
-              bounds: Mapping[str, tuple[float, float]]) -> None:
-    for name, (low, high) in bounds.items():
-        if name in values and not low <= values[name] <= high:
-            raise reader.fail(where, f"{name}={values[name]} is not allowed: must be from "
-                                     f"{low:g} to {high:g}")
+def _specs(reader: _Reader, key: str, cls: type[_SpecT], **options: Any) -> tuple[_SpecT, ...] | None:
+    """The specs a stack sets for `key`, or None when it sets none (the typed default applies)."""
+    if not reader.given(key):
+        return None
+    return tuple(_parse_spec(reader, key, index, line, cls, **options)
+                 for index, line in enumerate(reader.strings(key)))
 
 
 def _services(reader: _Reader) -> tuple[ServiceSpec, ...]:
-    fields = {"path": str, "cpu": int, "memory": int, "port": int, "baselineRps": float,
-              "rpsPerTask": float, "minTasks": int, "app": str}
-    specs: list[ServiceSpec] = []
-    lines = reader.strings("services")
-    if not lines:
+    specs = _specs(reader, "services", ServiceSpec)
+    if specs is None:
+        return DEFAULT_SERVICES
+    if not specs:
         raise reader.fail("services", "is empty: name at least one service")
-    for index, line in enumerate(lines):
-        where = f"services[{index}]"
-        name, values = _parse_spec(reader, "services", index, line, fields)
-        _at_least(reader, where, values, {"port": (1024, 65535), "baselineRps": (0, 1e6),
-                                          "rpsPerTask": (0.1, 1e5), "minTasks": (2, 1000)})
-        cpu = values.get("cpu", 512)
-        memory = values.get("memory", 1024)
-        if cpu not in FARGATE_CPU_MEMORY:
-            raise reader.fail(where, f"cpu={cpu} is not allowed: one of "
-                                     f"{', '.join(map(str, FARGATE_CPU_MEMORY))}")
-        if memory not in FARGATE_CPU_MEMORY[cpu]:
-            valid = FARGATE_CPU_MEMORY[cpu]
-            raise reader.fail(where, f"memory={memory} is not allowed with cpu={cpu}: "
-                                     f"{valid[0]} to {valid[-1]} in steps Fargate accepts")
-        path = values.get("path", f"/{name}/*")
-        if not re.fullmatch(r"/[A-Za-z0-9_\-/.*]*", path):
-            raise reader.fail(where, f"path={path!r} must be an ALB path pattern like /api/*")
-        app = values.get("app", SERVICE_APPS.get(name))
-        if app is None:
-            raise reader.fail(where, f"is missing app=: name the ASGI app {name} serves, e.g. "
-                                     f"app=shop.{name.replace('-', '_')}.app:app")
-        if not re.fullmatch(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*", app):
-            raise reader.fail(where, f"app={app!r} must be <module>:<attribute>, e.g. "
-                                     "shop.order_service.app:app")
-        specs.append(ServiceSpec(
-            name=name, path=path, cpu=cpu, memory=memory, app=app, port=values.get("port", 8080),
-            baseline_rps=values.get("baselineRps", 10.0),
-            rps_per_task=values.get("rpsPerTask", 50.0), min_tasks=values.get("minTasks", 2)))
     _unique(reader, "services", [s.name for s in specs])
     _unique(reader, "services", [s.path for s in specs], what="path")
     if not any(s.path == "/*" for s in specs):
         raise reader.fail("services", "needs one service with path=/* (the default route)")
-    return tuple(specs)
+    return specs
 
 
 def _scale_outs(reader: _Reader, now: datetime,
                 warnings: list[str]) -> tuple[ScheduledScaleOut, ...]:
     """The windows still to come; one that has ended is dropped with a warning, never an error
     (a date must not break CI)."""
-    fields = {"start": datetime, "end": datetime, "minTasksFactor": int}
-    result: list[ScheduledScaleOut] = []
-    for index, line in enumerate(reader.strings("scheduledScaleOuts")):
-        where = f"scheduledScaleOuts[{index}]"
-        name, values = _parse_spec(reader, "scheduledScaleOuts", index, line, fields)
-        missing = [f for f in fields if f not in values]
-        if missing:
-            raise reader.fail(where, f"is missing {', '.join(f'{m}=' for m in missing)}")
-        _at_least(reader, where, values, {"minTasksFactor": (2, 50)})
-        if values["end"] <= values["start"]:
-            raise reader.fail(where, "end= must be after start=")
-        result.append(ScheduledScaleOut(name=name, start=values["start"], end=values["end"],
-                                        min_tasks_factor=values["minTasksFactor"]))
+    result = _specs(reader, "scheduledScaleOuts", ScheduledScaleOut) or ()
     _unique(reader, "scheduledScaleOuts", [s.name for s in result])
     ended = [(i, s) for i, s in enumerate(result) if s.end <= now]
     warnings.extend(
@@ -514,19 +679,7 @@ def _scale_outs(reader: _Reader, now: datetime,
 def _prebuilt_images(reader: _Reader, source: ImageSource,
                      services: Sequence[ServiceSpec]) -> tuple[PrebuiltImage, ...]:
     """One image per service with `imageSource: prebuilt` (a tag or a digest); none with build."""
-    fields = {"tag": str, "digest": str}
-    images: list[PrebuiltImage] = []
-    for index, line in enumerate(reader.strings("prebuiltImages")):
-        where = f"prebuiltImages[{index}]"
-        name, values = _parse_spec(reader, "prebuiltImages", index, line, fields)
-        if len(values) != 1:
-            raise reader.fail(where, f"= {line!r} must give exactly one of tag= or digest=")
-        tag, digest = values.get("tag"), values.get("digest")
-        if tag is not None and not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", tag):
-            raise reader.fail(where, f"tag={tag!r} is not a Docker image tag")
-        if digest is not None and not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
-            raise reader.fail(where, f"digest={digest!r} must be sha256:<64 hex digits>")
-        images.append(PrebuiltImage(service=name, tag=tag, digest=digest))
+    images = _specs(reader, "prebuiltImages", PrebuiltImage, name_field="service") or ()
     _unique(reader, "prebuiltImages", [i.service for i in images], what="service")
     names = [s.name for s in services]
     unknown = [i.service for i in images if i.service not in names]
@@ -545,41 +698,11 @@ def _prebuilt_images(reader: _Reader, source: ImageSource,
 
 
 def _consumers(reader: _Reader) -> tuple[ConsumerSpec, ...]:
-    fields = {"events": str, "batchSize": int, "maxReceiveCount": int, "maxConcurrency": int,
-              "reservedConcurrency": int, "timeout": int, "memory": int, "handler": str,
-              "vpc": bool}
-    specs: list[ConsumerSpec] = []
-    for index, line in enumerate(reader.strings("consumers")):
-        where = f"consumers[{index}]"
-        name, values = _parse_spec(reader, "consumers", index, line, fields)
-        _at_least(reader, where, values, {
-            "batchSize": (1, 10_000), "maxReceiveCount": (1, 1000), "maxConcurrency": (2, 1000),
-            "reservedConcurrency": (0, 1000), "timeout": (1, 900), "memory": (128, 10_240)})
-        reserved, maximum = values.get("reservedConcurrency", 0), values.get("maxConcurrency", 10)
-        if 0 < reserved < maximum:
-            raise reader.fail(where, f"reservedConcurrency={reserved} is not allowed below "
-                                     f"maxConcurrency={maximum}: the function would throttle its "
-                                     "own queue; reserve at least that many, or 0")
-        events = tuple(values.get("events", "").split(",")) if "events" in values else ()
-        if not events:
-            raise reader.fail(where, "is missing events=: name at least one of "
-                                     f"{', '.join(KNOWN_EVENTS)}")
-        unknown = [e for e in events if e not in KNOWN_EVENTS]
-        if unknown:
-            raise reader.fail(where, f"events= names unknown event {unknown[0]!r}: allowed are "
-                                     f"{', '.join(KNOWN_EVENTS)}")
-        handler = values.get("handler", f"shop.consumers.{name.replace('-', '_')}.handler")
-        if not re.fullmatch(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)+", handler):
-            raise reader.fail(where, f"handler={handler!r} must be a dotted module.function")
-        specs.append(ConsumerSpec(
-            name=name, events=events, batch_size=values.get("batchSize", 10),
-            max_receive_count=values.get("maxReceiveCount", 5),
-            max_concurrency=values.get("maxConcurrency", 10),
-            reserved_concurrency=values.get("reservedConcurrency", 0),
-            timeout=values.get("timeout", 30), memory=values.get("memory", 512),
-            handler=handler, vpc=values.get("vpc", True)))
+    specs = _specs(reader, "consumers", ConsumerSpec)
+    if specs is None:
+        return DEFAULT_CONSUMERS
     _unique(reader, "consumers", [c.name for c in specs])
-    return tuple(specs)
+    return specs
 
 
 def _unique(reader: _Reader, key: str, values: Sequence[str], what: str = "name") -> None:
@@ -625,6 +748,45 @@ def parse_stack_config(raw: Mapping[str, str], *, stack: str,
         raise reader.fail("logRetentionDays", f"= {retention} is not allowed: one of "
                                               f"{', '.join(map(str, LOG_RETENTION_DAYS))}")
 
+    network = _network(reader)
+    edge = _edge(reader, region)
+    zone = edge.hosted_zone_id
+
+    services = _services(reader)
+    image_source = reader.choice("imageSource", ImageSource)
+    web = WebConfig(
+        services=services, image_source=image_source,
+        prebuilt_images=_prebuilt_images(reader, image_source, services),
+        scheduled_scale_outs=_scale_outs(reader, now or datetime.now(UTC), warnings))
+
+    data = _data(reader, environment)
+
+    events = EventsConfig(
+        consumers=_consumers(reader),
+        archive_retention_days=reader.integer("eventArchiveRetentionDays", minimum=1,
+                                              maximum=3650),
+        email_domain=reader.string("emailDomain", pattern=_HOST, allowed="a DNS domain"))
+
+    observability = _observability(reader)
+
+    multi_region = _multi_region(reader, region, zone)
+    payment_secret_arn, payment_lookup_secret_arn = _payment_secrets(reader)
+
+    admin_auth = _admin_auth(reader, web, edge)
+    config = StackConfig(
+        stack=stack, environment=environment, region=region, log_retention_days=retention,
+        spike_factor=reader.integer("spikeFactor", minimum=1, maximum=100),
+        network=network, edge=edge, web=web, data=data, events=events,
+        observability=observability, multi_region=multi_region, usage=_usage(reader),
+        payment_secret_arn=payment_secret_arn, payment_lookup_secret_arn=payment_lookup_secret_arn,
+        admin_auth=admin_auth, warnings=tuple(warnings))
+    unread = set(schema) - reader.read
+    if unread:  # every declared key must mean something
+        raise KeyError(f"declared in Pulumi.yaml but never read: {', '.join(sorted(unread))}")
+    return config
+
+
+def _network(reader: _Reader) -> NetworkConfig:
     cidr_text = reader.string("vpcCidr")
     try:
         cidr = ipaddress.IPv4Network(cidr_text)
@@ -634,10 +796,12 @@ def parse_stack_config(raw: Mapping[str, str], *, stack: str,
     if not 16 <= cidr.prefixlen <= 20:
         raise reader.fail("vpcCidr", f"= {cidr_text!r} is not allowed: the prefix must be /16 "
                                      "to /20 to fit three subnets per AZ")
-    network = NetworkConfig(
+    return NetworkConfig(
         az_count=reader.integer("azCount", minimum=2, maximum=6), cidr=str(cidr),
         nat_gateways=reader.choice("natGateways", NatGatewayMode))
 
+
+def _edge(reader: _Reader, region: str) -> EdgeConfig:
     zone = reader.optional_string("hostedZoneId", pattern=r"Z[A-Z0-9]{1,32}",
                                   allowed="a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ")
     domain = reader.optional_string("domainName", pattern=_HOST, allowed="a DNS host name")
@@ -655,7 +819,7 @@ def parse_stack_config(raw: Mapping[str, str], *, stack: str,
         raise reader.fail("originCertificateArn", f"is missing: an ACM certificate in {region} "
                                                   "for originDomainName is required (or set "
                                                   "hostedZoneId and the stack issues one)")
-    edge = EdgeConfig(
+    return EdgeConfig(
         domain_name=domain, certificate_arn=certificate,
         origin_domain_name=reader.string("originDomainName", pattern=_HOST,
                                          allowed="a DNS host name"),
@@ -664,13 +828,8 @@ def parse_stack_config(raw: Mapping[str, str], *, stack: str,
         sign_in_rate_limit=reader.integer("signInRateLimit", minimum=10, maximum=2_000_000_000),
         hosted_zone_id=zone)
 
-    services = _services(reader)
-    image_source = reader.choice("imageSource", ImageSource)
-    web = WebConfig(
-        services=services, image_source=image_source,
-        prebuilt_images=_prebuilt_images(reader, image_source, services),
-        scheduled_scale_outs=_scale_outs(reader, now or datetime.now(UTC), warnings))
 
+def _data(reader: _Reader, environment: Environment) -> DataConfig:
     backup_days = reader.integer("backupRetentionDays", minimum=7, maximum=35)
     if environment is Environment.PROD and backup_days < 14:
         raise reader.fail("backupRetentionDays", f"= {backup_days} is not allowed in prod: "
@@ -680,7 +839,7 @@ def parse_stack_config(raw: Mapping[str, str], *, stack: str,
     if data_nodes % 2:
         raise reader.fail("searchDataNodes", f"= {data_nodes} is not allowed: an even number "
                                              "so each zone holds the same share")
-    data = DataConfig(
+    return DataConfig(
         aurora_engine_version=reader.string("auroraEngineVersion", pattern=r"\d+(\.\d+)?",
                                             allowed="an Aurora PostgreSQL version like 16.4"),
         aurora_instance_class=reader.string("auroraInstanceClass", pattern=r"db\.[a-z0-9]+\.\w+",
@@ -698,24 +857,20 @@ def parse_stack_config(raw: Mapping[str, str], *, stack: str,
         search_dedicated_masters=reader.boolean("searchDedicatedMasters"),
         search_volume_gb=reader.integer("searchVolumeGb", minimum=10, maximum=3072))
 
-    events = EventsConfig(
-        consumers=_consumers(reader),
-        archive_retention_days=reader.integer("eventArchiveRetentionDays", minimum=1,
-                                              maximum=3650),
-        email_domain=reader.string("emailDomain", pattern=_HOST, allowed="a DNS domain"))
 
+def _observability(reader: _Reader) -> ObservabilityConfig:
     target_text = reader.string("checkoutAvailabilityTarget",
                                 pattern=r"9\d(\.\d{1,3})?",
                                 allowed="a percentage from 90 to 99.999, e.g. 99.95")
     apm_endpoint = reader.optional_string("apmOtlpEndpoint", pattern=r"https://\S+",
                                           allowed="an https:// OTLP endpoint")
     apm_key = reader.optional_string(
-        "apmApiKeySecretArn", pattern=r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+",
+        "apmApiKeySecretArn", pattern=_SECRET_ARN,
         allowed="a Secrets Manager secret ARN")
     if apm_endpoint and not apm_key:
         raise reader.fail("apmApiKeySecretArn", "is missing: apmOtlpEndpoint needs the ARN of "
                                                 "its API key secret")
-    observability = ObservabilityConfig(
+    return ObservabilityConfig(
         alarm_email=reader.string("alarmEmail", pattern=r"[^@\s]+@[^@\s]+\.[a-z]{2,}",
                                   allowed="an email address"),
         checkout_availability_target=float(target_text),
@@ -723,29 +878,19 @@ def parse_stack_config(raw: Mapping[str, str], *, stack: str,
                                                maximum=60_000),
         apm_otlp_endpoint=apm_endpoint, apm_api_key_secret_arn=apm_key)
 
-    multi_region = _multi_region(reader, region, zone)
+
+def _payment_secrets(reader: _Reader) -> tuple[str, str]:
+    """The charging key and the restricted read-only key: two different secrets."""
     payment_secret_arn = reader.string(
-        "paymentSecretArn", pattern=r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+",
+        "paymentSecretArn", pattern=_SECRET_ARN,
         allowed="a Secrets Manager secret ARN")
     payment_lookup_secret_arn = reader.string(
-        "paymentLookupSecretArn", pattern=r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+",
+        "paymentLookupSecretArn", pattern=_SECRET_ARN,
         allowed="a Secrets Manager secret ARN")
     if payment_lookup_secret_arn == payment_secret_arn:
         raise reader.fail("paymentLookupSecretArn", "is the charging key paymentSecretArn: give "
                                                     "checkout recovery a restricted read-only key")
-
-    admin_auth = _admin_auth(reader, web, edge)
-    config = StackConfig(
-        stack=stack, environment=environment, region=region, log_retention_days=retention,
-        spike_factor=reader.integer("spikeFactor", minimum=1, maximum=100),
-        network=network, edge=edge, web=web, data=data, events=events,
-        observability=observability, multi_region=multi_region, usage=_usage(reader),
-        payment_secret_arn=payment_secret_arn, payment_lookup_secret_arn=payment_lookup_secret_arn,
-        admin_auth=admin_auth, warnings=tuple(warnings))
-    unread = set(schema) - reader.read
-    if unread:  # every declared key must mean something
-        raise KeyError(f"declared in Pulumi.yaml but never read: {', '.join(sorted(unread))}")
-    return config
+    return payment_secret_arn, payment_lookup_secret_arn
 
 
 _HTTPS_URL = r"https://[A-Za-z0-9.-]+(:\d+)?(/[^\s]*)?"
@@ -773,13 +918,11 @@ def _admin_auth(reader: _Reader, web: WebConfig, edge: EdgeConfig) -> AdminAuthC
     editor, viewer = reader.string("adminEditorGroup", **group), reader.string("adminViewerGroup", **group)
     if ADMIN_SERVICE not in {s.name for s in web.services}:
         return None
-    keys = {"issuer": "adminOidcIssuer", "authorization_endpoint": "adminOidcAuthorizationEndpoint",
-            "token_endpoint": "adminOidcTokenEndpoint", "user_info_endpoint": "adminOidcUserInfoEndpoint",
-            "client_id": "adminOidcClientId", "client_secret_arn": "adminOidcClientSecretArn"}
-    for field, key in keys.items():
-        if values[field] is None:
-            raise reader.fail(key, "is missing: the admin service signs staff in with your OpenID "
-                                   "Connect provider at the ALB (docs/admin.md)")
+    keys = {item.name: item.metadata["key"] for item in fields(AdminAuthConfig)}
+    for attribute, value in values.items():
+        if value is None:
+            raise reader.fail(keys[attribute], "is missing: the admin service signs staff in with "
+                                               "your OpenID Connect provider at the ALB (docs/admin.md)")
     if "openid" not in scope.split():
         raise reader.fail("adminOidcScope", f"= {scope!r} is not allowed: it must include openid")
     if editor == viewer:
@@ -794,12 +937,8 @@ def _admin_auth(reader: _Reader, web: WebConfig, edge: EdgeConfig) -> AdminAuthC
 def _usage(reader: _Reader) -> UsageConfig:
     return UsageConfig(
         traffic_percent=reader.integer("usageTrafficPercent", minimum=0, maximum=1000),
-        edge_cache_hit_percent=reader.integer("usageEdgeCacheHitPercent", minimum=0, maximum=95),
-        response_kb=reader.integer("usageResponseKb", minimum=1, maximum=1_048_576),
-        requests_per_order=reader.integer("usageRequestsPerOrder", minimum=1),
         database_gb=reader.integer("usageDatabaseGb", minimum=1, maximum=131_072),
-        static_assets_gb=reader.integer("usageStaticAssetsGb", minimum=0),
-        log_kb_per_request=reader.integer("usageLogKbPerRequest", minimum=0, maximum=1024))
+        static_assets_gb=reader.integer("usageStaticAssetsGb", minimum=0))
 
 
 def _multi_region(reader: _Reader, region: str, zone: str | None) -> MultiRegionConfig:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 import pulumi
 import pulumi_aws as aws
 
-from components.config import EVENT_SOURCE, KNOWN_EVENTS, ConsumerSpec
+from components.config import EVENT_SOURCE, ConsumerSpec
 from components.defaults import DLQ_RETENTION_SECONDS, Statement, policy_document
 from components.lambda_code import (
     Access,
@@ -74,25 +74,6 @@ def batching_window(spec: ConsumerSpec) -> int:
     return BATCHING_WINDOW_SECONDS if spec.batch_size > 10 else 0
 
 
-def _validate(spec: ConsumerSpec) -> None:
-    where = f"consumer {spec.name!r}"
-    if not spec.events:
-        raise ValueError(f"{where}: name at least one event of {', '.join(KNOWN_EVENTS)}")
-    unknown = [e for e in spec.events if e not in KNOWN_EVENTS]
-    if unknown:
-        raise ValueError(f"{where}: unknown event {unknown[0]!r}; allowed: {', '.join(KNOWN_EVENTS)}")
-    if not 1 <= spec.batch_size <= 10_000:
-        raise ValueError(f"{where}: batch_size={spec.batch_size} must be from 1 to 10000")
-    if spec.max_receive_count < 1:
-        raise ValueError(f"{where}: max_receive_count={spec.max_receive_count} must be at least 1")
-    if not 2 <= spec.max_concurrency <= 1000:
-        raise ValueError(f"{where}: max_concurrency={spec.max_concurrency} must be from 2 to 1000")
-    if 0 < spec.reserved_concurrency < spec.max_concurrency:
-        raise ValueError(f"{where}: reserved_concurrency={spec.reserved_concurrency} is below "
-                         f"max_concurrency={spec.max_concurrency}: the function would throttle "
-                         "its own queue")
-
-
 class QueueConsumer(pulumi.ComponentResource):
     queue_url: pulumi.Output[str]
     queue_arn: pulumi.Output[str]
@@ -108,8 +89,7 @@ class QueueConsumer(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: QueueConsumerArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        spec = args.spec
-        _validate(spec)
+        spec = args.spec  # valid by construction: ConsumerSpec checks its own rules
         access = args.access
         if args.idempotency_table is not None:
             access = table_access(args.idempotency_table, env_var="IDEMPOTENCY_TABLE",

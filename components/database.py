@@ -42,6 +42,7 @@ from components.data_common import (
     store_security_group,
 )
 from components.defaults import assume_role_policy, log_group, policy_document
+from components.usage import stored_gb_tags
 
 ENGINE = aws.rds.EngineType.AURORA_POSTGRESQL
 PORT = 5432
@@ -98,6 +99,8 @@ class RelationalDatabaseArgs:
     """PRIMARY: the Regions that get a secondary cluster (`memberships` has one for each)."""
     membership: GlobalMembership | None = None
     """SECONDARY: the global database to join."""
+    stored_gb: int | None = None
+    """The data the cluster holds: stated on it for the cost estimate (`components.usage`)."""
 
 
 def _validate_global(name: str, args: RelationalDatabaseArgs) -> None:
@@ -220,39 +223,10 @@ class RelationalDatabase(pulumi.ComponentResource):
             key = data_key(f"{name}-key", DataClass.RELATIONAL, child) if encrypted else None
             key_arn = key.arn if key else None
 
-        cluster_sg = store_security_group(
-            f"{name}-cluster", vpc_id=args.vpc_id, port=PORT,
-            description="Aurora PostgreSQL: 5432 from the app and Lambda tiers and the proxy",
-            client_security_group_ids=args.client_security_group_ids, opts=child)
-        proxy_sg = store_security_group(
-            f"{name}-proxy", vpc_id=args.vpc_id, port=PORT,
-            description="RDS Proxy: 5432 from the app and Lambda tiers",
-            client_security_group_ids=args.client_security_group_ids, opts=child)
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-cluster-from-proxy", security_group_id=cluster_sg.id,
-            referenced_security_group_id=proxy_sg.id, ip_protocol="tcp", from_port=PORT,
-            to_port=PORT, description="RDS Proxy to Aurora", opts=child)
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-proxy-to-cluster", security_group_id=proxy_sg.id,
-            referenced_security_group_id=cluster_sg.id, ip_protocol="tcp", from_port=PORT,
-            to_port=PORT, description="RDS Proxy to Aurora", opts=child)
+        groups = _security_groups(name, args, child)
+        cluster_sg, proxy_sg = groups.cluster, groups.proxy
 
-        subnet_group = aws.rds.SubnetGroup(
-            name, subnet_ids=list(args.subnet_ids),
-            description="Isolated subnets of the relational store", opts=child)
-        family = f"{ENGINE.value}{args.engine_version.split('.')[0]}"
-        tls = "1" if encrypted else "0"
-        parameters = aws.rds.ClusterParameterGroup(
-            name, family=family, description="Aurora PostgreSQL: TLS 1.2+ required",
-            parameters=[
-                aws.rds.ClusterParameterGroupParameterArgs(
-                    name="rds.force_ssl", value=tls, apply_method="pending-reboot"),
-                aws.rds.ClusterParameterGroupParameterArgs(
-                    name="ssl_min_protocol_version", value="TLSv1.2",
-                    apply_method="pending-reboot"),
-                aws.rds.ClusterParameterGroupParameterArgs(
-                    name="log_min_duration_statement", value="1000"),  # slow queries, ms
-            ], opts=child)
+        subnet_group, parameters = _subnet_group(name, args, child), _parameters(name, args, child)
         # RDS would create this group itself, unencrypted and kept forever; own it instead.
         logs = log_group(f"{name}-postgresql", retention_days=args.log_retention_days,
                          kms_key_arn=args.logs_kms_key_arn, opts=child,
@@ -274,7 +248,7 @@ class RelationalDatabase(pulumi.ComponentResource):
             skip_final_snapshot=not retain,
             final_snapshot_identifier=f"{identifier}-final" if retain else None,
             delete_automated_backups=not retain,
-            enabled_cloudwatch_logs_exports=["postgresql"],
+            enabled_cloudwatch_logs_exports=["postgresql"], tags=stored_gb_tags(args.stored_gb),
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[logs, *([membership.global_cluster] if membership else [])],
                 # joined from outside the cluster (PRIMARY) or replicated into it (SECONDARY)
@@ -296,6 +270,50 @@ class RelationalDatabase(pulumi.ComponentResource):
                 # the first instance created becomes the writer
                 opts=pulumi.ResourceOptions(parent=self, depends_on=instances[:1])))
 
+        self._join_global(name, args, cluster, instances, own_secret)
+
+        # A secondary keeps as many instances as the primary has, so a promotion keeps capacity.
+        if readers and membership is None:
+            _reader_autoscaling(name, args, cluster, instances, readers, parent=self)
+
+        master_secret_arn = _master_secret_arn(own_secret, membership, cluster)
+        proxy = _proxy(name, args, cluster, instances, groups, parent=self)
+        self.proxy_read_only_endpoint = proxy.read_only_endpoint
+
+        self.cluster_endpoint = cluster.endpoint
+        self.reader_endpoint = cluster.reader_endpoint
+        self.proxy_endpoint = proxy.proxy.endpoint
+        self.port = cluster.port
+        self.cluster_arn = cluster.arn
+        self.cluster_identifier = cluster.cluster_identifier
+        self.writer_instance_identifier = instances[0].identifier
+        self.cluster_resource_id = cluster.cluster_resource_id
+        self.master_secret_arn = master_secret_arn
+        self.security_group_id = cluster_sg.id
+        self.proxy_arn = proxy.proxy.arn
+        self.proxy_security_group_id = proxy_sg.id
+        self.database_name = args.database_name
+        self.kms_key_arn = key_arn
+        self.global_role = role
+        outputs: dict[str, object] = {} if self.global_cluster_identifier is None else {
+            "global_cluster_identifier": self.global_cluster_identifier}
+        self.register_outputs({
+            **outputs,
+            "cluster_endpoint": self.cluster_endpoint, "reader_endpoint": self.reader_endpoint,
+            "proxy_endpoint": self.proxy_endpoint, "port": self.port,
+            "cluster_arn": self.cluster_arn, "cluster_resource_id": self.cluster_resource_id,
+            "master_secret_arn": self.master_secret_arn,
+            "security_group_id": self.security_group_id, "proxy_arn": self.proxy_arn,
+            "proxy_security_group_id": self.proxy_security_group_id,
+            "database_name": self.database_name})
+
+    def _join_global(self, name: str, args: RelationalDatabaseArgs, cluster: aws.rds.Cluster,
+                     instances: Sequence[aws.rds.ClusterInstance],
+                     own_secret: _MasterSecret | None) -> None:
+        """PRIMARY: the global database made from this cluster, and what each secondary Region's
+        cluster joins; SECONDARY: the global database it joined."""
+        retain = args.protection is Protection.RETAIN
+        membership = args.membership
         self.global_cluster_identifier = None
         self.memberships = {}
         if own_secret is not None:
@@ -313,95 +331,6 @@ class RelationalDatabase(pulumi.ComponentResource):
         elif membership is not None:
             self.global_cluster_identifier = pulumi.Output.from_input(
                 membership.global_cluster_identifier)
-
-        # A secondary keeps as many instances as the primary has, so a promotion keeps capacity.
-        if readers and membership is None:
-            target = aws.appautoscaling.Target(
-                f"{name}-readers", service_namespace="rds",
-                scalable_dimension="rds:cluster:ReadReplicaCount",
-                resource_id=pulumi.Output.concat("cluster:", cluster.cluster_identifier),
-                min_capacity=readers, max_capacity=args.max_readers,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=instances))
-            aws.appautoscaling.Policy(
-                f"{name}-readers-cpu", policy_type="TargetTrackingScaling",
-                service_namespace=target.service_namespace,
-                scalable_dimension=target.scalable_dimension, resource_id=target.resource_id,
-                target_tracking_scaling_policy_configuration=aws.appautoscaling.
-                PolicyTargetTrackingScalingPolicyConfigurationArgs(
-                    target_value=args.reader_target_cpu, scale_out_cooldown=60,
-                    scale_in_cooldown=600,
-                    predefined_metric_specification=aws.appautoscaling.
-                    PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
-                        predefined_metric_type="RDSReaderAverageCPUUtilization")),
-                opts=child)
-
-        master_secret_arn: pulumi.Output[str]
-        if own_secret is not None:
-            master_secret_arn = own_secret.arn
-        elif membership is not None:
-            master_secret_arn = pulumi.Output.from_input(membership.master_secret_arn)
-        else:
-            master_secret_arn = cluster.master_user_secrets.apply(_secret_arn)
-        # End-to-end IAM: each workload connects as its own database user (granted rds_iam by the
-        # migrations) with an IAM token, and the proxy logs in to the cluster the same way, so no
-        # password is shared between workloads.
-        proxy_role = aws.iam.Role(f"{name}-proxy", assume_role_policy=assume_role_policy(
-            "rds.amazonaws.com"), description="RDS Proxy: connects to the cluster with IAM",
-            opts=child)
-        aws.iam.RolePolicy(f"{name}-proxy", role=proxy_role.id, policy=policy_document([{
-            "Sid": "ConnectAsTheWorkloadUsers", "Effect": "Allow", "Action": "rds-db:connect",
-            "Resource": pulumi.Output.all(cluster.arn, cluster.cluster_resource_id).apply(
-                lambda v: _db_user_arn(v[0], v[1], "*"))}]), opts=child)
-
-        proxy = aws.rds.Proxy(
-            f"{name}-proxy", name=physical_name(f"{name}-proxy", 60), engine_family="POSTGRESQL",
-            require_tls=encrypted, role_arn=proxy_role.arn, default_auth_scheme="IAM_AUTH",
-            vpc_subnet_ids=list(args.subnet_ids), vpc_security_group_ids=[proxy_sg.id],
-            idle_client_timeout=1800, debug_logging=False, opts=child)
-        target_group = aws.rds.ProxyDefaultTargetGroup(
-            f"{name}-proxy", db_proxy_name=proxy.name,
-            connection_pool_config=aws.rds.ProxyDefaultTargetGroupConnectionPoolConfigArgs(
-                max_connections_percent=50, max_idle_connections_percent=10,
-                connection_borrow_timeout=30),
-            opts=child)
-        proxy_target = aws.rds.ProxyTarget(
-            f"{name}-proxy", db_proxy_name=proxy.name, target_group_name=target_group.name,
-            db_cluster_identifier=cluster.cluster_identifier,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=instances))
-        # Reads that must never load the writer (the storefront), and, while the cluster is a global
-        # database's secondary (no writer), the functions' connections, whose writes are forwarded.
-        self.proxy_read_only_endpoint = aws.rds.ProxyEndpoint(
-            f"{name}-proxy-readers", db_proxy_endpoint_name=physical_name(f"{name}-readers", 63),
-            db_proxy_name=proxy.name, target_role="READ_ONLY",
-            vpc_subnet_ids=list(args.subnet_ids), vpc_security_group_ids=[proxy_sg.id],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[proxy_target])).endpoint
-
-        self.cluster_endpoint = cluster.endpoint
-        self.reader_endpoint = cluster.reader_endpoint
-        self.proxy_endpoint = proxy.endpoint
-        self.port = cluster.port
-        self.cluster_arn = cluster.arn
-        self.cluster_identifier = cluster.cluster_identifier
-        self.writer_instance_identifier = instances[0].identifier
-        self.cluster_resource_id = cluster.cluster_resource_id
-        self.master_secret_arn = master_secret_arn
-        self.security_group_id = cluster_sg.id
-        self.proxy_arn = proxy.arn
-        self.proxy_security_group_id = proxy_sg.id
-        self.database_name = args.database_name
-        self.kms_key_arn = key_arn
-        self.global_role = role
-        outputs: dict[str, object] = {} if self.global_cluster_identifier is None else {
-            "global_cluster_identifier": self.global_cluster_identifier}
-        self.register_outputs({
-            **outputs,
-            "cluster_endpoint": self.cluster_endpoint, "reader_endpoint": self.reader_endpoint,
-            "proxy_endpoint": self.proxy_endpoint, "port": self.port,
-            "cluster_arn": self.cluster_arn, "cluster_resource_id": self.cluster_resource_id,
-            "master_secret_arn": self.master_secret_arn,
-            "security_group_id": self.security_group_id, "proxy_arn": self.proxy_arn,
-            "proxy_security_group_id": self.proxy_security_group_id,
-            "database_name": self.database_name})
 
     def _master_secret(self, name: str, args: RelationalDatabaseArgs,
                        key_arn: pulumi.Input[str] | None) -> _MasterSecret:
@@ -434,3 +363,145 @@ def _db_user_arn(cluster_arn: str, cluster_resource_id: str, user: str) -> str:
     """`rds-db:connect` resource for `user` of the cluster (region and account from its ARN)."""
     _arn, partition, _rds, region, account, *_rest = cluster_arn.split(":")
     return f"arn:{partition}:rds-db:{region}:{account}:dbuser:{cluster_resource_id}/{user}"
+
+
+# ----------------------------------------------------------------------------------------------
+# The steps of RelationalDatabase, each returning what the next ones need
+
+
+@dataclass(frozen=True)
+class _StoreGroups:
+    cluster: aws.ec2.SecurityGroup
+    """5432 from the app and Lambda tiers and from the proxy."""
+    proxy: aws.ec2.SecurityGroup
+    """5432 from the app and Lambda tiers."""
+
+
+def _security_groups(name: str, args: RelationalDatabaseArgs,
+                     child: pulumi.ResourceOptions) -> _StoreGroups:
+    cluster_sg = store_security_group(
+        f"{name}-cluster", vpc_id=args.vpc_id, port=PORT,
+        description="Aurora PostgreSQL: 5432 from the app and Lambda tiers and the proxy",
+        client_security_group_ids=args.client_security_group_ids, opts=child)
+    proxy_sg = store_security_group(
+        f"{name}-proxy", vpc_id=args.vpc_id, port=PORT,
+        description="RDS Proxy: 5432 from the app and Lambda tiers",
+        client_security_group_ids=args.client_security_group_ids, opts=child)
+    aws.vpc.SecurityGroupIngressRule(
+        f"{name}-cluster-from-proxy", security_group_id=cluster_sg.id,
+        referenced_security_group_id=proxy_sg.id, ip_protocol="tcp", from_port=PORT,
+        to_port=PORT, description="RDS Proxy to Aurora", opts=child)
+    aws.vpc.SecurityGroupEgressRule(
+        f"{name}-proxy-to-cluster", security_group_id=proxy_sg.id,
+        referenced_security_group_id=cluster_sg.id, ip_protocol="tcp", from_port=PORT,
+        to_port=PORT, description="RDS Proxy to Aurora", opts=child)
+    return _StoreGroups(cluster=cluster_sg, proxy=proxy_sg)
+
+
+def _subnet_group(name: str, args: RelationalDatabaseArgs,
+                  child: pulumi.ResourceOptions) -> aws.rds.SubnetGroup:
+    return aws.rds.SubnetGroup(
+        name, subnet_ids=list(args.subnet_ids),
+        description="Isolated subnets of the relational store", opts=child)
+
+
+def _parameters(name: str, args: RelationalDatabaseArgs,
+                child: pulumi.ResourceOptions) -> aws.rds.ClusterParameterGroup:
+    """TLS 1.2+ required (unless the store is built unencrypted), slow queries logged."""
+    family = f"{ENGINE.value}{args.engine_version.split('.')[0]}"
+    tls = "1" if args.encryption is Encryption.CUSTOMER_KEY else "0"
+    return aws.rds.ClusterParameterGroup(
+        name, family=family, description="Aurora PostgreSQL: TLS 1.2+ required",
+        parameters=[
+            aws.rds.ClusterParameterGroupParameterArgs(
+                name="rds.force_ssl", value=tls, apply_method="pending-reboot"),
+            aws.rds.ClusterParameterGroupParameterArgs(
+                name="ssl_min_protocol_version", value="TLSv1.2",
+                apply_method="pending-reboot"),
+            aws.rds.ClusterParameterGroupParameterArgs(
+                name="log_min_duration_statement", value="1000"),  # slow queries, ms
+        ], opts=child)
+
+
+def _reader_autoscaling(name: str, args: RelationalDatabaseArgs, cluster: aws.rds.Cluster,
+                        instances: Sequence[aws.rds.ClusterInstance], readers: int, *,
+                        parent: pulumi.Resource) -> None:
+    """Readers between `readers` and `max_readers`, on their average CPU."""
+    child = pulumi.ResourceOptions(parent=parent)
+    target = aws.appautoscaling.Target(
+        f"{name}-readers", service_namespace="rds",
+        scalable_dimension="rds:cluster:ReadReplicaCount",
+        resource_id=pulumi.Output.concat("cluster:", cluster.cluster_identifier),
+        min_capacity=readers, max_capacity=args.max_readers,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=instances))
+    aws.appautoscaling.Policy(
+        f"{name}-readers-cpu", policy_type="TargetTrackingScaling",
+        service_namespace=target.service_namespace,
+        scalable_dimension=target.scalable_dimension, resource_id=target.resource_id,
+        target_tracking_scaling_policy_configuration=aws.appautoscaling.
+        PolicyTargetTrackingScalingPolicyConfigurationArgs(
+            target_value=args.reader_target_cpu, scale_out_cooldown=60,
+            scale_in_cooldown=600,
+            predefined_metric_specification=aws.appautoscaling.
+            PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
+                predefined_metric_type="RDSReaderAverageCPUUtilization")),
+        opts=child)
+
+
+def _master_secret_arn(own_secret: _MasterSecret | None, membership: GlobalMembership | None,
+                       cluster: aws.rds.Cluster) -> pulumi.Output[str]:
+    """The master user's secret: this stack's (PRIMARY), the primary's replica here (SECONDARY),
+    or the one RDS manages."""
+    if own_secret is not None:
+        return own_secret.arn
+    if membership is not None:
+        return pulumi.Output.from_input(membership.master_secret_arn)
+    return cluster.master_user_secrets.apply(_secret_arn)
+
+
+@dataclass(frozen=True)
+class _Proxy:
+    proxy: aws.rds.Proxy
+    read_only_endpoint: pulumi.Output[str]
+
+
+def _proxy(name: str, args: RelationalDatabaseArgs, cluster: aws.rds.Cluster,
+           instances: Sequence[aws.rds.ClusterInstance], groups: _StoreGroups, *,
+           parent: pulumi.Resource) -> _Proxy:
+    child = pulumi.ResourceOptions(parent=parent)
+    encrypted = args.encryption is Encryption.CUSTOMER_KEY
+    proxy_sg = groups.proxy
+    # End-to-end IAM: each workload connects as its own database user (granted rds_iam by the
+    # migrations) with an IAM token, and the proxy logs in to the cluster the same way, so no
+    # password is shared between workloads.
+    proxy_role = aws.iam.Role(f"{name}-proxy", assume_role_policy=assume_role_policy(
+        "rds.amazonaws.com"), description="RDS Proxy: connects to the cluster with IAM",
+        opts=child)
+    aws.iam.RolePolicy(f"{name}-proxy", role=proxy_role.id, policy=policy_document([{
+        "Sid": "ConnectAsTheWorkloadUsers", "Effect": "Allow", "Action": "rds-db:connect",
+        "Resource": pulumi.Output.all(cluster.arn, cluster.cluster_resource_id).apply(
+            lambda v: _db_user_arn(v[0], v[1], "*"))}]), opts=child)
+
+    proxy = aws.rds.Proxy(
+        f"{name}-proxy", name=physical_name(f"{name}-proxy", 60), engine_family="POSTGRESQL",
+        require_tls=encrypted, role_arn=proxy_role.arn, default_auth_scheme="IAM_AUTH",
+        vpc_subnet_ids=list(args.subnet_ids), vpc_security_group_ids=[proxy_sg.id],
+        idle_client_timeout=1800, debug_logging=False, opts=child)
+    target_group = aws.rds.ProxyDefaultTargetGroup(
+        f"{name}-proxy", db_proxy_name=proxy.name,
+        connection_pool_config=aws.rds.ProxyDefaultTargetGroupConnectionPoolConfigArgs(
+            max_connections_percent=50, max_idle_connections_percent=10,
+            connection_borrow_timeout=30),
+        opts=child)
+    proxy_target = aws.rds.ProxyTarget(
+        f"{name}-proxy", db_proxy_name=proxy.name, target_group_name=target_group.name,
+        db_cluster_identifier=cluster.cluster_identifier,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=instances))
+    # Reads that must never load the writer (the storefront), and, while the cluster is a global
+    # database's secondary (no writer), the functions' connections, whose writes are forwarded.
+    read_only = aws.rds.ProxyEndpoint(
+        f"{name}-proxy-readers", db_proxy_endpoint_name=physical_name(f"{name}-readers", 63),
+        db_proxy_name=proxy.name, target_role="READ_ONLY",
+        vpc_subnet_ids=list(args.subnet_ids), vpc_security_group_ids=[proxy_sg.id],
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[proxy_target])).endpoint
+    return _Proxy(proxy=proxy, read_only_endpoint=read_only)

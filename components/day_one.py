@@ -54,11 +54,25 @@ def manual_steps(cfg: StackConfig) -> tuple[ManualStep, ...]:
         f"aws secretsmanager put-secret-value --region {cfg.payment_secret_arn.split(':')[3]} "
         f"--secret-id {cfg.payment_secret_arn} --secret-string "
         f"'{{\"api_key\": \"{'sk_live' if cfg.is_prod else 'sk_test'}_...\"}}'"))
+    steps.append(ManualStep(
+        Phase.BEFORE_UP, "Put the restricted lookup key in its secret",
+        f"aws secretsmanager put-secret-value --region {cfg.payment_lookup_secret_arn.split(':')[3]} "
+        f"--secret-id {cfg.payment_lookup_secret_arn} --secret-string "
+        f"'{{\"api_key\": \"{'rk_live' if cfg.is_prod else 'rk_test'}_...\"}}' (a restricted key "
+        "that may read PaymentIntents and nothing else)"))
+    if cfg.admin_auth is not None:
+        steps.append(ManualStep(
+            Phase.BEFORE_UP, "Register the back office with the OpenID Connect provider",
+            f"redirect URI https://{edge.domain_name}/oauth2/idpresponse at {cfg.admin_auth.issuer}; "
+            f"aws secretsmanager put-secret-value --region {cfg.admin_auth.client_secret_arn.split(':')[3]} "
+            f"--secret-id {cfg.admin_auth.client_secret_arn} --secret-string '<the client secret>' "
+            "(the program reads it: `pulumi preview` fails until it exists)"))
     if secondary:
         steps.append(ManualStep(
             Phase.BEFORE_UP, "Replicate the payment provider's secret to the second Region",
-            f"aws secretsmanager replicate-secret-to-regions --secret-id {cfg.payment_secret_arn} "
-            f"--add-replica-regions Region={secondary}"))
+            " ; ".join(f"aws secretsmanager replicate-secret-to-regions --secret-id {arn} "
+                       f"--add-replica-regions Region={secondary}"
+                       for arn in (cfg.payment_secret_arn, cfg.payment_lookup_secret_arn))))
     given = [arn for arn in (edge.certificate_arn, edge.origin_certificate_arn,
                              cfg.multi_region.secondary_origin_certificate_arn) if arn]
     if given:
@@ -84,6 +98,11 @@ def manual_steps(cfg: StackConfig) -> tuple[ManualStep, ...]:
             + (f"; {edge.domain_name} alias to `pulumi stack output cdnDomainName`"
                if edge.domain_name else "")
             + "; the SES records of `pulumi stack output emailDnsRecords`"))
+    if cfg.admin_auth is not None:
+        steps.append(ManualStep(
+            Phase.AFTER_UP, "Create a staff login",
+            f"at {cfg.admin_auth.issuer}, add the person to the {cfg.admin_auth.editor_group} (or "
+            f"{cfg.admin_auth.viewer_group}) group; they open https://{edge.domain_name}/admin/api/me"))
     steps.append(ManualStep(
         Phase.AFTER_UP, "Request SES production access",
         " ; ".join(f"aws sesv2 put-account-details --region {r} --production-access-enabled "

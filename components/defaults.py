@@ -18,6 +18,10 @@ OPENSEARCH_TLS_POLICY = "Policy-Min-TLS-1-2-2019-07"
 # the edge must route it to the ALB with the viewer's Host, uncached.
 ALB_OIDC_CALLBACK_PATH = "/oauth2/idpresponse"
 
+# The shoppers' account pages (shop.accounts.pages): served by the order service, which keeps the
+# accounts and writes to the database (the storefront only reads the readers); never cached.
+ACCOUNT_PAGE_PATHS = ("/account", "/account/*")
+
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum: time to notice and redrive
 LAMBDA_RUNTIME = "python3.12"
 LAMBDA_ARCHITECTURE = "arm64"
@@ -98,12 +102,13 @@ class PrivateBucket:
 
 
 def private_bucket(name: str, *, opts: pulumi.ResourceOptions, versioned: bool,
-                   expire_after_days: int | None = None) -> PrivateBucket:
+                   expire_after_days: int | None = None,
+                   tags: Mapping[str, str] | None = None) -> PrivateBucket:
     """A bucket nobody reaches but through its policy: all four public-access blocks, ACLs off
     (bucket owner enforced), SSE-S3 (the one encryption ALB access logs accept), and, with
     `with_policy`, TLS-only.
     """
-    bucket = aws.s3.Bucket(name, opts=opts)
+    bucket = aws.s3.Bucket(name, tags=tags, opts=opts)
     public_access = aws.s3.BucketPublicAccessBlock(
         name, bucket=bucket.id, block_public_acls=True, block_public_policy=True,
         ignore_public_acls=True, restrict_public_buckets=True, opts=opts)

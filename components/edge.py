@@ -38,7 +38,14 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.defaults import ALB_OIDC_CALLBACK_PATH, CLOUDFRONT_MIN_TLS, log_group, private_bucket
+from components.defaults import (
+    ALB_OIDC_CALLBACK_PATH,
+    CLOUDFRONT_MIN_TLS,
+    PrivateBucket,
+    log_group,
+    private_bucket,
+)
+from components.usage import stored_gb_tags
 
 ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
 STATIC_PATH = "/static/*"
@@ -90,6 +97,8 @@ class EdgeArgs:
     """Uncached paths where the ALB signs users in: sent with the viewer's Host (see above)."""
     large_body_paths: Sequence[str] = ()
     """Paths that accept bodies over the core rule set's 8 KB (uploads); the app limits them."""
+    static_assets_gb: int | None = None
+    """What the static bucket holds: stated on it for the cost estimate (`components.usage`)."""
 
 
 class Edge(pulumi.ComponentResource):
@@ -110,62 +119,16 @@ class Edge(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EdgeArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        if bool(args.domain_name) != bool(args.certificate_arn):
-            raise ValueError(f"{name}: domain_name and certificate_arn go together")
-        if not 100 <= args.waf_rate_limit <= 2_000_000_000:
-            raise ValueError(f"{name}: waf_rate_limit must be from 100 to 2000000000")
-        for path in args.uncached_paths:
-            if path in ("/*", STATIC_PATH):
-                raise ValueError(f"{name}: {path} cannot be an uncached app path")
-        if not set(args.authenticated_paths) <= set(args.uncached_paths):
-            raise ValueError(f"{name}: authenticated_paths must be uncached paths")
-        if args.authenticated_paths and not args.domain_name:
-            raise ValueError(f"{name}: signing users in at the ALB needs domain_name (the Host sent)")
-        if not 10 <= args.sign_in_rate_limit <= 2_000_000_000:
-            raise ValueError(f"{name}: sign_in_rate_limit must be from 10 to 2000000000")
+        _validate(name, args)
         super().__init__("ecommerce:edge:Edge", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         in_us_east_1 = pulumi.ResourceOptions(parent=self, provider=args.us_east_1)
-
-        # -- the origin header secret ---------------------------------------------------------
-        secret = aws.secretsmanager.Secret(
-            f"{name}-origin-verify", recovery_window_in_days=7, opts=child,
-            description="Header value CloudFront adds and the ALB requires (origin verification)")
-        draw = aws.secretsmanager.get_random_password_output(
-            password_length=64, exclude_punctuation=True, include_space=False,
-            opts=pulumi.InvokeOutputOptions(parent=self))
-        version = aws.secretsmanager.SecretVersion(
-            f"{name}-origin-verify", secret_id=secret.id,
-            secret_string=pulumi.Output.secret(draw.random_password),
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["secret_string"]))
-        # The stored value, kept secret (SecretVersion marks it; say so anyway).
-        header_value: pulumi.Output[str] = pulumi.Output.secret(
-            version.secret_string.apply(_required))
-
-        # -- WAF (us-east-1) --------------------------------------------------------------------
-        acl = aws.wafv2.WebAcl(
-            name, scope="CLOUDFRONT", default_action={"allow": {}},
-            description="Shop edge: managed rule groups and a rate limit on the API",
-            rules=_waf_rules(name, args),
-            visibility_config=_visibility(name), opts=in_us_east_1)
-        waf_logs = log_group(
-            f"{name}-waf", retention_days=args.log_retention_days,
-            kms_key_arn=args.waf_logs_kms_key_arn, opts=in_us_east_1,
-            log_group_name=f"aws-waf-logs-{pulumi.get_project()}-{pulumi.get_stack()}-{name}")
-        aws.wafv2.WebAclLoggingConfiguration(
-            name, resource_arn=acl.arn, log_destination_configs=[waf_logs.arn],
-            # Session cookies and credentials never reach the logs.
-            redacted_fields=[{"single_header": {"name": "authorization"}},
-                             {"single_header": {"name": "cookie"}}],
-            # What WAF acted on; every request is in CloudFront's access logs.
-            logging_filter={"default_behavior": "DROP", "filters": [
-                {"behavior": "KEEP", "requirement": "MEETS_ANY", "conditions": [
-                    {"action_condition": {"action": action}}
-                    for action in ("BLOCK", "COUNT", "CAPTCHA", "CHALLENGE")]}]},
-            opts=in_us_east_1)
+        origin = _origin_secret(name, parent=self)
+        acl = _web_acl(name, args, in_us_east_1)
 
         # -- buckets ----------------------------------------------------------------------------
-        static = private_bucket(f"{name}-static", opts=child, versioned=True)
+        static = private_bucket(f"{name}-static", opts=child, versioned=True,
+                                tags=stored_gb_tags(args.static_assets_gb))
         logs = private_bucket(f"{name}-logs", opts=in_us_east_1, versioned=False,
                               expire_after_days=args.log_retention_days)
         oac = aws.cloudfront.OriginAccessControl(
@@ -173,125 +136,16 @@ class Edge(pulumi.ComponentResource):
             origin_access_control_origin_type="s3", signing_behavior="always",
             signing_protocol="sigv4", opts=child)
 
-        # -- policies ---------------------------------------------------------------------------
-        static_cache = aws.cloudfront.CachePolicy(
-            f"{name}-static", comment="Static assets: long-lived, compressed",
-            min_ttl=0, default_ttl=STATIC_DEFAULT_TTL, max_ttl=STATIC_MAX_TTL,
-            parameters_in_cache_key_and_forwarded_to_origin={
-                "cookies_config": {"cookie_behavior": "none"},
-                "headers_config": {"header_behavior": "none"},
-                "query_strings_config": {"query_string_behavior": "none"},
-                "enable_accept_encoding_gzip": True, "enable_accept_encoding_brotli": True},
-            opts=child)
-        storefront_cache = aws.cloudfront.CachePolicy(
-            f"{name}-storefront",
-            comment="Storefront pages: cached only when the origin says so (Cache-Control)",
-            min_ttl=0, default_ttl=0, max_ttl=24 * 3600,
-            parameters_in_cache_key_and_forwarded_to_origin={
-                "cookies_config": {"cookie_behavior": "none"},
-                "headers_config": {"header_behavior": "none"},
-                "query_strings_config": {"query_string_behavior": "all"},
-                "enable_accept_encoding_gzip": True, "enable_accept_encoding_brotli": True},
-            opts=child)
-        security_headers = aws.cloudfront.ResponseHeadersPolicy(
-            f"{name}-security-headers", comment="HSTS, no sniffing, no framing, strict referrer",
-            security_headers_config={
-                "strict_transport_security": {"access_control_max_age_sec": 2 * 365 * 24 * 3600,
-                                              "include_subdomains": True, "preload": True,
-                                              "override": True},
-                "content_type_options": {"override": True},
-                "frame_options": {"frame_option": "DENY", "override": True},
-                "referrer_policy": {"referrer_policy": "strict-origin-when-cross-origin",
-                                    "override": True},
-                "xss_protection": {"protection": True, "mode_block": True, "override": True},
-                "content_security_policy": {
-                    "content_security_policy": "frame-ancestors 'none'; object-src 'none'; "
-                                               "base-uri 'self'; upgrade-insecure-requests",
-                    "override": True}},
-            opts=child)
-
-        # -- the distribution -------------------------------------------------------------------
-        def app_behaviour(path: str) -> aws.cloudfront.DistributionOrderedCacheBehaviorArgsDict:
-            signs_in = path in args.authenticated_paths or path == ALB_OIDC_CALLBACK_PATH
-            return {"path_pattern": path, "target_origin_id": "app",
-                    "viewer_protocol_policy": "redirect-to-https", "allowed_methods": ALL_METHODS,
-                    "cached_methods": ["GET", "HEAD"], "compress": True,
-                    "cache_policy_id": CACHING_DISABLED_POLICY_ID,
-                    "origin_request_policy_id": ALL_VIEWER_POLICY_ID if signs_in
-                    else ALL_VIEWER_EXCEPT_HOST_POLICY_ID,
-                    "response_headers_policy_id": security_headers.id}
-
-        app_paths = [*args.uncached_paths,
-                     *([ALB_OIDC_CALLBACK_PATH] if args.authenticated_paths else [])]
-
-        if args.certificate_arn:
-            certificate: aws.cloudfront.DistributionViewerCertificateArgsDict = {
-                "acm_certificate_arn": args.certificate_arn, "ssl_support_method": "sni-only",
-                "minimum_protocol_version": CLOUDFRONT_MIN_TLS}
-        else:  # *.cloudfront.net: AWS fixes its TLS policy; viewers are still redirected to HTTPS
-            certificate = {"cloudfront_default_certificate": True}
-
-        distribution = aws.cloudfront.Distribution(
-            name, enabled=True, comment=f"{pulumi.get_project()} {pulumi.get_stack()}",
-            aliases=[args.domain_name] if args.domain_name else [],
-            http_version="http2and3", is_ipv6_enabled=True, price_class=args.price_class,
-            web_acl_id=acl.arn, viewer_certificate=certificate,
-            restrictions={"geo_restriction": {"restriction_type": "none"}},
-            origins=[
-                {"origin_id": "static", "domain_name": static.bucket.bucket_regional_domain_name,
-                 "origin_access_control_id": oac.id},
-                {"origin_id": "app", "domain_name": args.origin_domain_name,
-                 "custom_origin_config": {
-                     "http_port": 80, "https_port": 443, "origin_protocol_policy": "https-only",
-                     "origin_ssl_protocols": ["TLSv1.2"], "origin_read_timeout": 30,
-                     "origin_keepalive_timeout": 5},
-                 "custom_headers": [{"name": ORIGIN_VERIFY_HEADER, "value": header_value}]},
-            ],
-            ordered_cache_behaviors=[
-                {"path_pattern": STATIC_PATH, "target_origin_id": "static",
-                 "viewer_protocol_policy": "redirect-to-https",
-                 "allowed_methods": ["GET", "HEAD", "OPTIONS"],
-                 "cached_methods": ["GET", "HEAD"], "compress": True,
-                 "cache_policy_id": static_cache.id,
-                 "response_headers_policy_id": security_headers.id},
-                *(app_behaviour(path) for path in app_paths),
-            ],
-            default_cache_behavior={
-                "target_origin_id": "app", "viewer_protocol_policy": "redirect-to-https",
-                "allowed_methods": ALL_METHODS, "cached_methods": ["GET", "HEAD"],
-                "compress": True, "cache_policy_id": storefront_cache.id,
-                "origin_request_policy_id": ALL_VIEWER_EXCEPT_HOST_POLICY_ID,
-                "response_headers_policy_id": security_headers.id},
-            opts=child)
-
+        distribution = _distribution(name, args, policies=_policies(name, child), acl=acl,
+                                     static=static, oac=oac, header_value=origin.header_value,
+                                     opts=child)
         # Only this distribution reads the bucket, and only through OAC.
         static.with_policy([{
             "Sid": "CloudFrontReadsThroughOac", "Effect": "Allow",
             "Principal": {"Service": "cloudfront.amazonaws.com"}, "Action": "s3:GetObject",
             "Resource": pulumi.Output.concat(static.bucket.arn, "/*"),
             "Condition": {"StringEquals": {"AWS:SourceArn": distribution.arn}}}])
-
-        # -- standard logging (v2) to the log bucket: no bucket ACLs needed ---------------------
-        logs_policy = logs.with_policy([{
-            "Sid": "CloudFrontLogDelivery", "Effect": "Allow",
-            "Principal": {"Service": "delivery.logs.amazonaws.com"}, "Action": "s3:PutObject",
-            "Resource": pulumi.Output.concat(logs.bucket.arn, "/AWSLogs/", args.account_id, "/*"),
-            "Condition": {
-                "StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control",
-                                 "aws:SourceAccount": args.account_id},
-                "ArnLike": {"aws:SourceArn": pulumi.Output.concat(
-                    "arn:aws:logs:us-east-1:", args.account_id, ":delivery-source:*")}}}])
-        source = aws.cloudwatch.LogDeliverySource(
-            f"{name}-access-logs", log_type="ACCESS_LOGS", resource_arn=distribution.arn,
-            opts=in_us_east_1)
-        destination = aws.cloudwatch.LogDeliveryDestination(
-            f"{name}-access-logs", opts=in_us_east_1,
-            delivery_destination_configuration={"destination_resource_arn": logs.bucket.arn})
-        aws.cloudwatch.LogDelivery(
-            f"{name}-access-logs", delivery_source_name=source.name,
-            delivery_destination_arn=destination.arn,
-            opts=pulumi.ResourceOptions(parent=self, provider=args.us_east_1,
-                                        depends_on=[logs_policy]))
+        _access_logs(name, args, logs, distribution, parent=self)
 
         self.distribution_id = distribution.id
         self.distribution_arn = distribution.arn
@@ -302,14 +156,219 @@ class Edge(pulumi.ComponentResource):
         self.static_bucket_arn = static.bucket.arn
         self.log_bucket_name = logs.bucket.bucket
         self.origin_verify_header_name = ORIGIN_VERIFY_HEADER
-        self.origin_verify_header_value = header_value
-        self.origin_verify_secret_arn = secret.arn
+        self.origin_verify_header_value = origin.header_value
+        self.origin_verify_secret_arn = origin.secret.arn
         self.register_outputs({
             "distribution_id": self.distribution_id,
             "distribution_domain_name": self.distribution_domain_name,
             "web_acl_arn": self.web_acl_arn, "static_bucket_name": self.static_bucket_name,
             "log_bucket_name": self.log_bucket_name,
             "origin_verify_secret_arn": self.origin_verify_secret_arn})
+
+
+# ----------------------------------------------------------------------------------------------
+# The steps of Edge, each returning what the next ones need
+
+
+def _validate(name: str, args: EdgeArgs) -> None:
+    if bool(args.domain_name) != bool(args.certificate_arn):
+        raise ValueError(f"{name}: domain_name and certificate_arn go together")
+    if not 100 <= args.waf_rate_limit <= 2_000_000_000:
+        raise ValueError(f"{name}: waf_rate_limit must be from 100 to 2000000000")
+    for path in args.uncached_paths:
+        if path in ("/*", STATIC_PATH):
+            raise ValueError(f"{name}: {path} cannot be an uncached app path")
+    if not set(args.authenticated_paths) <= set(args.uncached_paths):
+        raise ValueError(f"{name}: authenticated_paths must be uncached paths")
+    if args.authenticated_paths and not args.domain_name:
+        raise ValueError(f"{name}: signing users in at the ALB needs domain_name (the Host sent)")
+    if not 10 <= args.sign_in_rate_limit <= 2_000_000_000:
+        raise ValueError(f"{name}: sign_in_rate_limit must be from 10 to 2000000000")
+
+
+@dataclass(frozen=True)
+class _OriginSecret:
+    secret: aws.secretsmanager.Secret
+    header_value: pulumi.Output[str]
+    """Secret: the value CloudFront adds and the ALB requires."""
+
+
+def _origin_secret(name: str, *, parent: pulumi.Resource) -> _OriginSecret:
+    """The origin header's value: drawn once, stored in Secrets Manager, never rotated by an update."""
+    child = pulumi.ResourceOptions(parent=parent)
+    secret = aws.secretsmanager.Secret(
+        f"{name}-origin-verify", recovery_window_in_days=7, opts=child,
+        description="Header value CloudFront adds and the ALB requires (origin verification)")
+    draw = aws.secretsmanager.get_random_password_output(
+        password_length=64, exclude_punctuation=True, include_space=False,
+        opts=pulumi.InvokeOutputOptions(parent=parent))
+    version = aws.secretsmanager.SecretVersion(
+        f"{name}-origin-verify", secret_id=secret.id,
+        secret_string=pulumi.Output.secret(draw.random_password),
+        opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["secret_string"]))
+    # The stored value, kept secret (SecretVersion marks it; say so anyway).
+    header_value: pulumi.Output[str] = pulumi.Output.secret(
+        version.secret_string.apply(_required))
+    return _OriginSecret(secret=secret, header_value=header_value)
+
+
+def _web_acl(name: str, args: EdgeArgs, in_us_east_1: pulumi.ResourceOptions) -> aws.wafv2.WebAcl:
+    """The CLOUDFRONT-scope web ACL (us-east-1) and its logging of what it acted on."""
+    acl = aws.wafv2.WebAcl(
+        name, scope="CLOUDFRONT", default_action={"allow": {}},
+        description="Shop edge: managed rule groups and a rate limit on the API",
+        rules=_waf_rules(name, args),
+        visibility_config=_visibility(name), opts=in_us_east_1)
+    waf_logs = log_group(
+        f"{name}-waf", retention_days=args.log_retention_days,
+        kms_key_arn=args.waf_logs_kms_key_arn, opts=in_us_east_1,
+        log_group_name=f"aws-waf-logs-{pulumi.get_project()}-{pulumi.get_stack()}-{name}")
+    aws.wafv2.WebAclLoggingConfiguration(
+        name, resource_arn=acl.arn, log_destination_configs=[waf_logs.arn],
+        # Session cookies and credentials never reach the logs.
+        redacted_fields=[{"single_header": {"name": "authorization"}},
+                         {"single_header": {"name": "cookie"}}],
+        # What WAF acted on; every request is in CloudFront's access logs.
+        logging_filter={"default_behavior": "DROP", "filters": [
+            {"behavior": "KEEP", "requirement": "MEETS_ANY", "conditions": [
+                {"action_condition": {"action": action}}
+                for action in ("BLOCK", "COUNT", "CAPTCHA", "CHALLENGE")]}]},
+        opts=in_us_east_1)
+    return acl
+
+
+@dataclass(frozen=True)
+class _Policies:
+    static_cache: aws.cloudfront.CachePolicy
+    storefront_cache: aws.cloudfront.CachePolicy
+    security_headers: aws.cloudfront.ResponseHeadersPolicy
+
+
+def _policies(name: str, child: pulumi.ResourceOptions) -> _Policies:
+    static_cache = aws.cloudfront.CachePolicy(
+        f"{name}-static", comment="Static assets: long-lived, compressed",
+        min_ttl=0, default_ttl=STATIC_DEFAULT_TTL, max_ttl=STATIC_MAX_TTL,
+        parameters_in_cache_key_and_forwarded_to_origin={
+            "cookies_config": {"cookie_behavior": "none"},
+            "headers_config": {"header_behavior": "none"},
+            "query_strings_config": {"query_string_behavior": "none"},
+            "enable_accept_encoding_gzip": True, "enable_accept_encoding_brotli": True},
+        opts=child)
+    storefront_cache = aws.cloudfront.CachePolicy(
+        f"{name}-storefront",
+        comment="Storefront pages: cached only when the origin says so (Cache-Control)",
+        min_ttl=0, default_ttl=0, max_ttl=24 * 3600,
+        parameters_in_cache_key_and_forwarded_to_origin={
+            "cookies_config": {"cookie_behavior": "none"},
+            "headers_config": {"header_behavior": "none"},
+            "query_strings_config": {"query_string_behavior": "all"},
+            "enable_accept_encoding_gzip": True, "enable_accept_encoding_brotli": True},
+        opts=child)
+    security_headers = aws.cloudfront.ResponseHeadersPolicy(
+        f"{name}-security-headers", comment="HSTS, no sniffing, no framing, strict referrer",
+        security_headers_config={
+            "strict_transport_security": {"access_control_max_age_sec": 2 * 365 * 24 * 3600,
+                                          "include_subdomains": True, "preload": True,
+                                          "override": True},
+            "content_type_options": {"override": True},
+            "frame_options": {"frame_option": "DENY", "override": True},
+            "referrer_policy": {"referrer_policy": "strict-origin-when-cross-origin",
+                                "override": True},
+            "xss_protection": {"protection": True, "mode_block": True, "override": True},
+            "content_security_policy": {
+                "content_security_policy": "frame-ancestors 'none'; object-src 'none'; "
+                                           "base-uri 'self'; upgrade-insecure-requests",
+                "override": True}},
+        opts=child)
+    return _Policies(static_cache=static_cache, storefront_cache=storefront_cache,
+                     security_headers=security_headers)
+
+
+def _distribution(name: str, args: EdgeArgs, *, policies: _Policies, acl: aws.wafv2.WebAcl,
+                  static: PrivateBucket, oac: aws.cloudfront.OriginAccessControl,
+                  header_value: pulumi.Output[str],
+                  opts: pulumi.ResourceOptions) -> aws.cloudfront.Distribution:
+    """Static assets from the bucket, the app's paths uncached, the rest cached as the app says."""
+    security_headers, static_cache = policies.security_headers, policies.static_cache
+    storefront_cache = policies.storefront_cache
+    def app_behaviour(path: str) -> aws.cloudfront.DistributionOrderedCacheBehaviorArgsDict:
+        signs_in = path in args.authenticated_paths or path == ALB_OIDC_CALLBACK_PATH
+        return {"path_pattern": path, "target_origin_id": "app",
+                "viewer_protocol_policy": "redirect-to-https", "allowed_methods": ALL_METHODS,
+                "cached_methods": ["GET", "HEAD"], "compress": True,
+                "cache_policy_id": CACHING_DISABLED_POLICY_ID,
+                "origin_request_policy_id": ALL_VIEWER_POLICY_ID if signs_in
+                else ALL_VIEWER_EXCEPT_HOST_POLICY_ID,
+                "response_headers_policy_id": security_headers.id}
+
+    app_paths = [*args.uncached_paths,
+                 *([ALB_OIDC_CALLBACK_PATH] if args.authenticated_paths else [])]
+
+    if args.certificate_arn:
+        certificate: aws.cloudfront.DistributionViewerCertificateArgsDict = {
+            "acm_certificate_arn": args.certificate_arn, "ssl_support_method": "sni-only",
+            "minimum_protocol_version": CLOUDFRONT_MIN_TLS}
+    else:  # *.cloudfront.net: AWS fixes its TLS policy; viewers are still redirected to HTTPS
+        certificate = {"cloudfront_default_certificate": True}
+
+    return aws.cloudfront.Distribution(
+        name, enabled=True, comment=f"{pulumi.get_project()} {pulumi.get_stack()}",
+        aliases=[args.domain_name] if args.domain_name else [],
+        http_version="http2and3", is_ipv6_enabled=True, price_class=args.price_class,
+        web_acl_id=acl.arn, viewer_certificate=certificate,
+        restrictions={"geo_restriction": {"restriction_type": "none"}},
+        origins=[
+            {"origin_id": "static", "domain_name": static.bucket.bucket_regional_domain_name,
+             "origin_access_control_id": oac.id},
+            {"origin_id": "app", "domain_name": args.origin_domain_name,
+             "custom_origin_config": {
+                 "http_port": 80, "https_port": 443, "origin_protocol_policy": "https-only",
+                 "origin_ssl_protocols": ["TLSv1.2"], "origin_read_timeout": 30,
+                 "origin_keepalive_timeout": 5},
+             "custom_headers": [{"name": ORIGIN_VERIFY_HEADER, "value": header_value}]},
+        ],
+        ordered_cache_behaviors=[
+            {"path_pattern": STATIC_PATH, "target_origin_id": "static",
+             "viewer_protocol_policy": "redirect-to-https",
+             "allowed_methods": ["GET", "HEAD", "OPTIONS"],
+             "cached_methods": ["GET", "HEAD"], "compress": True,
+             "cache_policy_id": static_cache.id,
+             "response_headers_policy_id": security_headers.id},
+            *(app_behaviour(path) for path in app_paths),
+        ],
+        default_cache_behavior={
+            "target_origin_id": "app", "viewer_protocol_policy": "redirect-to-https",
+            "allowed_methods": ALL_METHODS, "cached_methods": ["GET", "HEAD"],
+            "compress": True, "cache_policy_id": storefront_cache.id,
+            "origin_request_policy_id": ALL_VIEWER_EXCEPT_HOST_POLICY_ID,
+            "response_headers_policy_id": security_headers.id},
+        opts=opts)
+
+
+def _access_logs(name: str, args: EdgeArgs, logs: PrivateBucket,
+                 distribution: aws.cloudfront.Distribution, *, parent: pulumi.Resource) -> None:
+    """Standard logging (v2) of the distribution to the log bucket: no bucket ACLs needed."""
+    in_us_east_1 = pulumi.ResourceOptions(parent=parent, provider=args.us_east_1)
+    logs_policy = logs.with_policy([{
+        "Sid": "CloudFrontLogDelivery", "Effect": "Allow",
+        "Principal": {"Service": "delivery.logs.amazonaws.com"}, "Action": "s3:PutObject",
+        "Resource": pulumi.Output.concat(logs.bucket.arn, "/AWSLogs/", args.account_id, "/*"),
+        "Condition": {
+            "StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control",
+                             "aws:SourceAccount": args.account_id},
+            "ArnLike": {"aws:SourceArn": pulumi.Output.concat(
+                "arn:aws:logs:us-east-1:", args.account_id, ":delivery-source:*")}}}])
+    source = aws.cloudwatch.LogDeliverySource(
+        f"{name}-access-logs", log_type="ACCESS_LOGS", resource_arn=distribution.arn,
+        opts=in_us_east_1)
+    destination = aws.cloudwatch.LogDeliveryDestination(
+        f"{name}-access-logs", opts=in_us_east_1,
+        delivery_destination_configuration={"destination_resource_arn": logs.bucket.arn})
+    aws.cloudwatch.LogDelivery(
+        f"{name}-access-logs", delivery_source_name=source.name,
+        delivery_destination_arn=destination.arn,
+        opts=pulumi.ResourceOptions(parent=parent, provider=args.us_east_1,
+                                    depends_on=[logs_policy]))
 
 
 def _required(value: str | None) -> str:

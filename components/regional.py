@@ -49,7 +49,7 @@ from components.database import (
     RelationalDatabase,
     RelationalDatabaseArgs,
 )
-from components.defaults import ApmSettings
+from components.defaults import ACCOUNT_PAGE_PATHS, ApmSettings
 from components.dns import ValidatedCertificate, ValidatedCertificateArgs
 from components.email import Email, EmailArgs
 from components.events import EventBus, EventBusArgs, Publisher
@@ -243,6 +243,78 @@ def _admin_authentication(ctx: RegionContext) -> dict[str, OidcAuthentication]:
         scope=auth.scope)}
 
 
+@dataclass(frozen=True, kw_only=True)
+class _DataTier:
+    clients: DataClients
+    database: RelationalDatabase
+    user_state: UserStateTables
+    cache: ProductCache | None
+    search: SearchDomain
+
+
+def _data_tier(ctx: RegionContext, keys: EncryptionKeys, network: Network,
+               global_data: GlobalData) -> _DataTier:
+    """One store per access pattern; the app (ECS) and Lambda tiers attach the client groups, and
+    the stores admit only them."""
+    cfg = ctx.cfg
+    secondary = ctx.role is RegionRole.SECONDARY
+    # The app (ECS) and Lambda tiers attach these groups; the stores admit only them.
+    data_opts = ctx.opts(Tier.DATA)
+    data_clients = DataClients("data-clients", DataClientsArgs(vpc_id=network.vpc_id), opts=data_opts)
+    clients = [data_clients.app_security_group_id, data_clients.lambda_security_group_id]
+    protection = Protection.RETAIN if cfg.is_prod else Protection.DISPOSABLE
+    isolated_subnets = network.subnet_ids[SubnetRole.ISOLATED]
+    database = RelationalDatabase("database", RelationalDatabaseArgs(
+        vpc_id=network.vpc_id, subnet_ids=isolated_subnets,
+        availability_zones=network.availability_zones, client_security_group_ids=clients,
+        engine_version=cfg.data.aurora_engine_version, instance_class=cfg.data.aurora_instance_class,
+        reader_count=cfg.data.aurora_reader_count, max_readers=cfg.data.aurora_max_readers,
+        backup_retention_days=cfg.data.backup_retention_days,
+        log_retention_days=cfg.log_retention_days, logs_kms_key_arn=keys.logs_key_arn,
+        protection=protection,
+        global_role=GlobalRole.SECONDARY if secondary else
+        GlobalRole.PRIMARY if global_data.replicas else GlobalRole.NONE,
+        secondary_regions=global_data.replicas, membership=global_data.membership,
+        stored_gb=cfg.usage.database_gb), opts=data_opts)
+    user_state = UserStateTables("user-state", UserStateTablesArgs(
+        protection=protection, replicas=global_data.replicas,
+        global_tables=global_data.global_tables), opts=data_opts)
+    cache = None if secondary else ProductCache("cache", ProductCacheArgs(
+        vpc_id=network.vpc_id, subnet_ids=isolated_subnets,
+        availability_zones=network.availability_zones,
+        client_security_group_ids=clients,  # the storefront reads, the cache-invalidator writes
+        node_type=cfg.data.cache_node_type, node_count=cfg.data.cache_node_count,
+        log_retention_days=cfg.log_retention_days, logs_kms_key_arn=keys.logs_key_arn,
+        protection=protection), opts=data_opts)
+    search = SearchDomain("search", SearchDomainArgs(
+        account_id=ctx.account_id, vpc_id=network.vpc_id,
+        subnet_ids=network.subnet_ids[SubnetRole.PRIVATE],
+        availability_zones=network.availability_zones, client_security_group_ids=clients,
+        instance_type=cfg.data.search_instance_type, data_nodes=cfg.data.search_data_nodes,
+        zone_count=cfg.data.search_zone_count, dedicated_masters=cfg.data.search_dedicated_masters,
+        volume_gb=cfg.data.search_volume_gb, log_retention_days=cfg.log_retention_days,
+        logs_kms_key_arn=keys.logs_key_arn), opts=data_opts)
+    return _DataTier(clients=data_clients, database=database, user_state=user_state, cache=cache,
+                     search=search)
+
+
+def _function_settings(ctx: RegionContext, keys: EncryptionKeys, network: Network,
+                       data_clients: DataClients, apm: ApmSettings | None) -> FunctionSettings:
+    """What every Lambda function of the Region shares: code, layers, logs, subnets, groups."""
+    cfg = ctx.cfg
+    events_opts = ctx.opts(Tier.EVENTS)
+    function_base = FunctionBase("functions", FunctionBaseArgs(
+        vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr), opts=events_opts)
+    return FunctionSettings(
+        code=CodeBundle.from_directory(), region=ctx.region, account_id=ctx.account_id,
+        layers=[powertools_layer_arn(pulumi.InvokeOutputOptions(provider=ctx.provider(Tier.EVENTS))),
+                function_base.dependencies_layer_arn],
+        logs_kms_key_arn=keys.logs_key_arn, log_retention_days=cfg.log_retention_days,
+        private_subnet_ids=network.subnet_ids[SubnetRole.PRIVATE],
+        security_group_ids=[function_base.security_group_id, data_clients.lambda_security_group_id],
+        apm=apm)
+
+
 def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
                  global_data: GlobalData | None = None) -> RegionalStack:
     """Every tier of one Region, wired together; the cross-tier grants last."""
@@ -265,54 +337,13 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
                                   cfg.observability.apm_api_key_secret_arn)
 
     # --- data: one store per access pattern -----------------------------------------------------
-    # The app (ECS) and Lambda tiers attach these groups; the stores admit only them.
-    data_opts = ctx.opts(Tier.DATA)
-    data_clients = DataClients("data-clients", DataClientsArgs(vpc_id=network.vpc_id), opts=data_opts)
-    clients = [data_clients.app_security_group_id, data_clients.lambda_security_group_id]
-    protection = Protection.RETAIN if cfg.is_prod else Protection.DISPOSABLE
-    isolated_subnets = network.subnet_ids[SubnetRole.ISOLATED]
-    database = RelationalDatabase("database", RelationalDatabaseArgs(
-        vpc_id=network.vpc_id, subnet_ids=isolated_subnets,
-        availability_zones=network.availability_zones, client_security_group_ids=clients,
-        engine_version=cfg.data.aurora_engine_version, instance_class=cfg.data.aurora_instance_class,
-        reader_count=cfg.data.aurora_reader_count, max_readers=cfg.data.aurora_max_readers,
-        backup_retention_days=cfg.data.backup_retention_days,
-        log_retention_days=cfg.log_retention_days, logs_kms_key_arn=keys.logs_key_arn,
-        protection=protection,
-        global_role=GlobalRole.SECONDARY if secondary else
-        GlobalRole.PRIMARY if global_data.replicas else GlobalRole.NONE,
-        secondary_regions=global_data.replicas, membership=global_data.membership), opts=data_opts)
-    user_state = UserStateTables("user-state", UserStateTablesArgs(
-        protection=protection, replicas=global_data.replicas,
-        global_tables=global_data.global_tables), opts=data_opts)
-    cache = None if secondary else ProductCache("cache", ProductCacheArgs(
-        vpc_id=network.vpc_id, subnet_ids=isolated_subnets,
-        availability_zones=network.availability_zones,
-        client_security_group_ids=clients,  # the storefront reads, the cache-invalidator writes
-        node_type=cfg.data.cache_node_type, node_count=cfg.data.cache_node_count,
-        log_retention_days=cfg.log_retention_days, logs_kms_key_arn=keys.logs_key_arn,
-        protection=protection), opts=data_opts)
-    search = SearchDomain("search", SearchDomainArgs(
-        account_id=ctx.account_id, vpc_id=network.vpc_id,
-        subnet_ids=network.subnet_ids[SubnetRole.PRIVATE],
-        availability_zones=network.availability_zones, client_security_group_ids=clients,
-        instance_type=cfg.data.search_instance_type, data_nodes=cfg.data.search_data_nodes,
-        zone_count=cfg.data.search_zone_count, dedicated_masters=cfg.data.search_dedicated_masters,
-        volume_gb=cfg.data.search_volume_gb, log_retention_days=cfg.log_retention_days,
-        logs_kms_key_arn=keys.logs_key_arn), opts=data_opts)
+    data = _data_tier(ctx, keys, network, global_data)
+    data_opts, data_clients, database = ctx.opts(Tier.DATA), data.clients, data.database
+    user_state, cache, search = data.user_state, data.cache, data.search
 
     # --- events: the bus, one queue + DLQ + function per consumer, SES, scheduled jobs ----------
     events_opts = ctx.opts(Tier.EVENTS)
-    function_base = FunctionBase("functions", FunctionBaseArgs(
-        vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr), opts=events_opts)
-    functions = FunctionSettings(
-        code=CodeBundle.from_directory(), region=ctx.region, account_id=ctx.account_id,
-        layers=[powertools_layer_arn(pulumi.InvokeOutputOptions(provider=ctx.provider(Tier.EVENTS))),
-                function_base.dependencies_layer_arn],
-        logs_kms_key_arn=keys.logs_key_arn, log_retention_days=cfg.log_retention_days,
-        private_subnet_ids=network.subnet_ids[SubnetRole.PRIVATE],
-        security_group_ids=[function_base.security_group_id, data_clients.lambda_security_group_id],
-        apm=apm)
+    functions = _function_settings(ctx, keys, network, data.clients, apm)
     migrations = SchemaMigrations("migrations", SchemaMigrationsArgs(
         database=database, writer_endpoint=database.cluster_endpoint, port=database.port,
         database_name=database.database_name, master_secret_arn=database.master_secret_arn,
@@ -403,14 +434,6 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
             + table_access(TableRef(user_state.sessions_table_name, user_state.sessions_table_arn),
                            env_var="SESSIONS_TABLE", sid="Sessions", actions=SESSION_ACTIONS)
             + payment_secret_access(payment_secret_arn) + email.sender_access())
-    if "storefront" in service_access:  # it serves the sign-in pages (shop.accounts.pages)
-        service_access["storefront"] += (
-            table_access(TableRef(user_state.carts_table_name, user_state.carts_table_arn),
-                         env_var="CARTS_TABLE", sid="SignInCarts",
-                         actions=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"))
-            + table_access(TableRef(user_state.sessions_table_name, user_state.sessions_table_arn),
-                           env_var="SESSIONS_TABLE", sid="SignInSessions", actions=SESSION_ACTIONS)
-            + email.sender_access())
     authentication = _admin_authentication(ctx)
     if authentication:
         auth = ctx.cfg.admin_auth
@@ -441,7 +464,11 @@ def build_region(ctx: RegionContext, keys: EncryptionKeys, origin: OriginAccess,
         dedicated_routes={"checkout": DedicatedRoute(
             service="order-api", paths=("/api/checkout", "/api/checkout/*"))}
         if "order-api" in web_service_names else {},
-        authentication=authentication, extra_certificate_arns=extra_certificates),
+        # The account pages live with the accounts, in the order service (it writes; the storefront
+        # behind /* only reads the readers).
+        extra_paths={"order-api": ACCOUNT_PAGE_PATHS} if "order-api" in web_service_names else {},
+        authentication=authentication, extra_certificate_arns=extra_certificates,
+        traffic_percent=cfg.usage.traffic_percent),
         opts=ctx.opts(Tier.WEB))
 
     # --- cross-tier grants ------------------------------------------------------------------------

@@ -115,6 +115,25 @@ def _queue_key_statement(key_arn: pulumi.Input[str], region: str, sid: str) -> S
             "Condition": {"StringEquals": {"kms:ViaService": f"sqs.{region}.amazonaws.com"}}}
 
 
+def _validate(name: str, args: ScheduledJobsArgs) -> None:
+    names = [job.name for job in args.jobs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{name}: job names repeat: {names}")
+    for job in args.jobs:
+        if not 0 <= job.retries <= 2:
+            raise ValueError(f"job {job.name!r}: retries={job.retries} must be from 0 to 2")
+        if not 60 <= job.max_event_age_seconds <= 21_600:
+            raise ValueError(f"job {job.name!r}: max_event_age_seconds must be from 60 to 21600")
+        if job.search and args.search is None:
+            raise ValueError(f"job {job.name!r} builds search indexes but no search access was given")
+        unknown = [e for e in job.publishes if e not in KNOWN_EVENTS]
+        if unknown:
+            raise ValueError(f"job {job.name!r}: publishes unknown event {unknown[0]!r}")
+        validate_function(FunctionSpec(handler=job.handler, owner=f"scheduled job {job.name!r}",
+                                       workload=job.name, timeout=job.timeout,
+                                       memory=job.memory, vpc=job.database), args.functions)
+
+
 class ScheduledJobs(pulumi.ComponentResource):
     function_arns: dict[str, pulumi.Output[str]]
     role_arns: dict[str, pulumi.Output[str]]
@@ -127,22 +146,7 @@ class ScheduledJobs(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ScheduledJobsArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        names = [job.name for job in args.jobs]
-        if len(set(names)) != len(names):
-            raise ValueError(f"{name}: job names repeat: {names}")
-        for job in args.jobs:
-            if not 0 <= job.retries <= 2:
-                raise ValueError(f"job {job.name!r}: retries={job.retries} must be from 0 to 2")
-            if not 60 <= job.max_event_age_seconds <= 21_600:
-                raise ValueError(f"job {job.name!r}: max_event_age_seconds must be from 60 to 21600")
-            if job.search and args.search is None:
-                raise ValueError(f"job {job.name!r} builds search indexes but no search access was given")
-            unknown = [e for e in job.publishes if e not in KNOWN_EVENTS]
-            if unknown:
-                raise ValueError(f"job {job.name!r}: publishes unknown event {unknown[0]!r}")
-            validate_function(FunctionSpec(handler=job.handler, owner=f"scheduled job {job.name!r}",
-                                           workload=job.name, timeout=job.timeout,
-                                           memory=job.memory, vpc=job.database), args.functions)
+        _validate(name, args)
         super().__init__("ecommerce:events:ScheduledJobs", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         region = args.functions.region

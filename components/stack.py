@@ -18,6 +18,7 @@ import pulumi_aws as aws
 from components.alerting import AlarmTopic, AlarmTopicArgs
 from components.config import ADMIN_SERVICE, MultiRegionConfig, StackConfig
 from components.data_common import ReplicaRegion
+from components.defaults import ACCOUNT_PAGE_PATHS
 from components.dns import DomainAlias, DomainAliasArgs, ValidatedCertificate, ValidatedCertificateArgs
 from components.edge import Edge, EdgeArgs
 from components.keys import EncryptionKeys, EncryptionKeysArgs
@@ -110,14 +111,16 @@ def build_shop(cfg: StackConfig) -> Shop:
     admin_paths = [s.path for s in cfg.web.services if s.name == ADMIN_SERVICE]
     edge = Edge("edge", EdgeArgs(
         account_id=account_id, origin_domain_name=cfg.edge.origin_domain_name,
-        uncached_paths=[s.path for s in cfg.web.services if s.path != "/*"],
+        uncached_paths=[s.path for s in cfg.web.services if s.path != "/*"]
+        + (list(ACCOUNT_PAGE_PATHS) if any(s.name == "order-api" for s in cfg.web.services) else []),
         authenticated_paths=admin_paths if cfg.admin_auth else [],
         large_body_paths=ADMIN_UPLOAD_PATHS if admin_paths else (),
         sign_in_rate_limit=cfg.edge.sign_in_rate_limit,
         waf_rate_limit=cfg.edge.waf_rate_limit, log_retention_days=cfg.log_retention_days,
         waf_logs_kms_key_arn=edge_keys.logs_key_arn,
         us_east_1=providers.get(Tier.EDGE, region=EDGE_REGION),
-        domain_name=cfg.edge.domain_name, certificate_arn=certificate),
+        domain_name=cfg.edge.domain_name, certificate_arn=certificate,
+        static_assets_gb=cfg.usage.static_assets_gb),
         opts=providers.opts(Tier.EDGE))
     origin = OriginAccess(header_name=edge.origin_verify_header_name,
                           header_value=edge.origin_verify_header_value,

@@ -65,6 +65,7 @@ from components.images import (
     validate_images,
 )
 from components.providers import workload_tags
+from components.usage import service_usage_tags
 from components.web_autoscaling import ServiceScaling, ServiceScalingArgs, capacity
 
 CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
@@ -150,11 +151,17 @@ class WebServicesArgs:
     dedicated_routes: Mapping[str, DedicatedRoute] = field(default_factory=dict)
     images: ImageSettings = ImageSettings()
     """Where the services' images come from: built from app_code/ (default) or prebuilt."""
+    extra_paths: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Per service name: more path patterns its listener rule matches besides its own `path` (the
+    order service's account pages); no target group or metrics of their own."""
     authentication: Mapping[str, OidcAuthentication] = field(default_factory=dict)
     """Per service name: users sign in at the ALB before any request reaches the service."""
     extra_certificate_arns: Sequence[pulumi.Input[str]] = ()
     """More certificates for the HTTPS listener (e.g. the shop's own host name, which CloudFront
     sends as Host on the paths where the ALB signs staff in)."""
+    traffic_percent: int = 100
+    """The share of each service's baselineRps the stack receives: each service states its traffic
+    for the cost estimate (`components.usage`)."""
 
 
 class DeploymentRolledBack(pulumi.RunError):
@@ -227,65 +234,8 @@ class WebServices(pulumi.ComponentResource):
         super().__init__("ecommerce:web:WebServices", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         images = ServiceImages(args.images, parent=self)
-        ports = sorted({s.port for s in args.services})
-
-        # -- network access ---------------------------------------------------------------------
-        cloudfront = aws.ec2.get_managed_prefix_list_output(
-            name=CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST, opts=pulumi.InvokeOutputOptions(parent=self))
-        # Only 443: the prefix list counts ~55 rules against the group's quota of 60.
-        alb_sg = aws.ec2.SecurityGroup(
-            f"{name}-alb", vpc_id=args.vpc_id, description="ALB: HTTPS from CloudFront only",
-            ingress=[{"protocol": "tcp", "from_port": 443, "to_port": 443,
-                      "prefix_list_ids": [cloudfront.id],
-                      "description": "CloudFront origin-facing addresses"}],
-            egress=[{"protocol": "tcp", "from_port": port, "to_port": port,
-                     "cidr_blocks": [args.vpc_cidr], "description": "to the service tasks"}
-                    for port in ports],
-            tags={"Name": f"{name}-alb"}, opts=child)
-        service_sg = aws.ec2.SecurityGroup(
-            f"{name}-services", vpc_id=args.vpc_id, description="ECS tasks: traffic from the ALB",
-            ingress=[{"protocol": "tcp", "from_port": port, "to_port": port,
-                      "security_groups": [alb_sg.id], "description": "from the ALB"}
-                     for port in ports],
-            egress=[{"protocol": "tcp", "from_port": 443, "to_port": 443,
-                     "cidr_blocks": ["0.0.0.0/0"],
-                     "description": "AWS APIs, payment provider, APM (through NAT)"},
-                    {"protocol": "tcp", "from_port": 0, "to_port": 65535,
-                     "cidr_blocks": [args.vpc_cidr], "description": "data stores in the VPC"}],
-            tags={"Name": f"{name}-services"}, opts=child)
-
-        # -- the load balancer ------------------------------------------------------------------
-        elb_account = aws.elb.get_service_account_output(
-            opts=pulumi.InvokeOutputOptions(parent=self))
-        logs = private_bucket(f"{name}-alb-logs", opts=child, versioned=False,
-                              expire_after_days=args.log_retention_days)
-        logs_policy = logs.with_policy([{
-            "Sid": "AlbAccessLogDelivery", "Effect": "Allow",
-            "Principal": {"AWS": elb_account.arn,
-                          "Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
-            "Action": "s3:PutObject",
-            "Resource": pulumi.Output.concat(logs.bucket.arn, "/alb/AWSLogs/*")}])
-        alb = aws.lb.LoadBalancer(
-            name, load_balancer_type="application", internal=False,
-            subnets=list(args.public_subnet_ids), security_groups=[alb_sg.id],
-            drop_invalid_header_fields=True, enable_deletion_protection=args.deletion_protection,
-            access_logs={"bucket": logs.bucket.bucket, "enabled": True, "prefix": "alb"},
-            idle_timeout=60, opts=pulumi.ResourceOptions(parent=self, depends_on=[logs_policy]))
-        https = aws.lb.Listener(
-            f"{name}-https", load_balancer_arn=alb.arn, port=443, protocol="HTTPS",
-            ssl_policy=ALB_TLS_POLICY, certificate_arn=args.certificate_arn,
-            default_actions=[{"type": "fixed-response", "fixed_response": {
-                "content_type": "text/plain", "message_body": "Forbidden", "status_code": "403"}}],
-            opts=child)
-        for cert_index, certificate_arn in enumerate(args.extra_certificate_arns):
-            aws.lb.ListenerCertificate(f"{name}-https-{cert_index + 1}", listener_arn=https.arn,
-                                       certificate_arn=certificate_arn, opts=child)
-        aws.lb.Listener(
-            f"{name}-http", load_balancer_arn=alb.arn, port=80, protocol="HTTP",
-            default_actions=[{"type": "redirect", "redirect": {
-                "port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"}}],
-            opts=child)
-
+        groups = _security_groups(name, args, self)
+        front = _load_balancer(name, args, groups, self)
         cluster = aws.ecs.Cluster(
             name, settings=[{"name": "containerInsights", "value": "enabled"}], opts=child)
 
@@ -295,138 +245,36 @@ class WebServices(pulumi.ComponentResource):
         self.repository_urls, self.log_group_names = {}, {}
         self.images, self.deployed_task_definitions = {}, {}
         self.min_tasks, self.max_tasks, self.autoscaling_targets = {}, {}, {}
-
-        def header_rule(rule_name: str, priority: int, paths: Sequence[str],
-                        target_group: aws.lb.TargetGroup,
-                        authentication: OidcAuthentication | None = None) -> aws.lb.ListenerRule:
-            actions: list[aws.lb.ListenerRuleActionArgsDict] = [
-                {"type": "forward", "target_group_arn": target_group.arn}]
-            if authentication is not None:
-                actions = [_authenticate(authentication), {**actions[0], "order": 2}]
-                paths = [*paths, ALB_OIDC_CALLBACK_PATH]
-            return aws.lb.ListenerRule(
-                rule_name, listener_arn=https.arn, priority=priority, actions=actions,
-                conditions=[{"path_pattern": {"values": list(paths)}},
-                            {"http_header": {"http_header_name": args.origin_header_name,
-                                             "values": [args.origin_header_value]}}],
-                opts=child)
-
         for index, spec in enumerate(args.services):
             svc = f"{name}-{spec.name}"
-            # -- image, logs, roles ---------------------------------------------------------
-            repo = aws.ecr.Repository(
-                svc, image_tag_mutability="IMMUTABLE_WITH_EXCLUSION",
-                image_tag_mutability_exclusion_filters=[
-                    {"filter": CONTEXT_TAG_PATTERN, "filter_type": "WILDCARD"}],
-                image_scanning_configuration={"scan_on_push": True},
-                encryption_configurations=[{"encryption_type": "KMS"}], opts=child)
-            aws.ecr.LifecyclePolicy(svc, repository=repo.name, policy=_ECR_LIFECYCLE, opts=child)
-            image = images.image(svc, spec, repo)
-            logs_group = log_group(
-                svc, retention_days=args.log_retention_days, kms_key_arn=args.logs_kms_key_arn,
-                log_group_name=f"/ecs/{pulumi.get_project()}-{pulumi.get_stack()}/{spec.name}",
-                opts=child)
-            secrets = _service_secrets(args, spec.name)
-            execution_role = aws.iam.Role(
-                f"{svc}-execution", assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
-                description=f"ECS pulls {spec.name}'s image, writes its logs, reads its secrets",
-                opts=child)
-            aws.iam.RolePolicy(
-                f"{svc}-execution", role=execution_role.id, opts=child,
-                policy=policy_document(_execution_statements(
-                    repo.arn, logs_group.arn, [s.secret_arn for s in secrets.values()],
-                    args.secret_kms_key_arns, args.region)))
-            task_role = aws.iam.Role(
-                f"{svc}-task", assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
-                description=f"What {spec.name}'s code may do", opts=child)
-            aws.iam.RolePolicyAttachment(f"{svc}-task-xray", role=task_role.name,
-                                         policy_arn=XRAY_WRITE_POLICY_ARN, opts=child)
-            if args.task_permissions.get(spec.name):
-                aws.iam.RolePolicy(f"{svc}-task", role=task_role.id, opts=child,
-                                   policy=policy_document(args.task_permissions[spec.name]))
-
-            # -- routing --------------------------------------------------------------------
-            target_group = _target_group(svc, spec, args.vpc_id, child)
-            if spec.path == DEFAULT_ROUTE:
-                priority = 50_000  # the ALB's last rule: everything else that carries the header
-            else:
-                priority = 100 + 10 * index  # config order: list more specific paths first
-            authentication = args.authentication.get(spec.name)
-            rules = [header_rule(svc, priority, [spec.path], target_group, authentication)]
-            load_balancers: list[aws.ecs.ServiceLoadBalancerArgsDict] = [
-                {"target_group_arn": target_group.arn, "container_name": spec.name,
-                 "container_port": spec.port}]
-            for route_index, (route_name, route) in enumerate(args.dedicated_routes.items()):
-                if route.service != spec.name:
-                    continue
-                route_group = _target_group(f"{name}-{route_name}", spec, args.vpc_id, child)
-                rules.append(header_rule(f"{name}-{route_name}", 1 + route_index, route.paths,
-                                         route_group))
-                load_balancers.append({"target_group_arn": route_group.arn,
-                                       "container_name": spec.name, "container_port": spec.port})
-                self.route_target_group_arn_suffixes[route_name] = route_group.arn_suffix
-
-            # -- task and service -----------------------------------------------------------
-            task = aws.ecs.TaskDefinition(
-                svc, family=f"{pulumi.get_project()}-{pulumi.get_stack()}-{spec.name}",
-                cpu=str(spec.cpu), memory=str(spec.memory), network_mode="awsvpc",
-                requires_compatibilities=["FARGATE"],
-                runtime_platform={"operating_system_family": "LINUX",
-                                  "cpu_architecture": FARGATE_CPU_ARCHITECTURE},
-                execution_role_arn=execution_role.arn, task_role_arn=task_role.arn,
-                volumes=[{"name": "tmp"}],
-                container_definitions=_container_definitions(
-                    spec, image=image,
-                    log_group_name=logs_group.name, region=args.region, apm=args.apm,
-                    environment={**args.environment.get(spec.name, {}),
-                                 **_verification_env(alb.arn, authentication)}, secrets=secrets),
-                tags=workload_tags(spec.name), opts=child)
-            minimum, maximum = capacity(spec, args.spike_factor)
-            service = aws.ecs.Service(
-                svc, cluster=cluster.arn, task_definition=task.arn, desired_count=minimum,
-                launch_type="FARGATE", platform_version="LATEST",
-                network_configuration={
-                    "subnets": list(args.private_subnet_ids), "assign_public_ip": False,
-                    "security_groups": [service_sg.id, *args.client_security_group_ids]},
-                load_balancers=load_balancers,
-                deployment_circuit_breaker={"enable": True, "rollback": True},
-                wait_for_steady_state=True,
-                deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
-                health_check_grace_period_seconds=60, availability_zone_rebalancing="ENABLED",
-                enable_execute_command=False, enable_ecs_managed_tags=True,
-                propagate_tags="SERVICE", tags=workload_tags(spec.name),
-                # Autoscaling owns the running count; the target group must be on the ALB first.
-                opts=pulumi.ResourceOptions(parent=self, depends_on=rules,
-                                            ignore_changes=["desired_count"]))
-            scaling = ServiceScaling(svc, ServiceScalingArgs(
-                spec=spec, spike_factor=args.spike_factor, cluster_name=cluster.name,
-                service_name=service.name, alb_arn_suffix=alb.arn_suffix,
-                target_group_arn_suffix=target_group.arn_suffix,
-                scheduled_scale_outs=tuple(args.scheduled_scale_outs)), opts=child)
-
-            self.service_names[spec.name] = service.name
-            self.target_group_arn_suffixes[spec.name] = target_group.arn_suffix
-            self.task_role_arns[spec.name] = task_role.arn
-            self.task_role_names[spec.name] = task_role.name
-            self.execution_role_names[spec.name] = execution_role.name
-            self.repository_urls[spec.name] = repo.repository_url
-            self.log_group_names[spec.name] = logs_group.name
-            self.min_tasks[spec.name], self.max_tasks[spec.name] = minimum, maximum
-            self.images[spec.name] = image
+            base = _service_base(svc, spec, args, images=images, parent=self)
+            routing = _routing(name, index, spec, args, front=front, parent=self)
+            running = _task_and_service(svc, spec, args, base=base, routing=routing, front=front,
+                                        cluster=cluster, parent=self)
+            self.service_names[spec.name] = running.service.name
+            self.target_group_arn_suffixes[spec.name] = routing.target_group.arn_suffix
+            self.route_target_group_arn_suffixes.update(routing.route_arn_suffixes)
+            self.task_role_arns[spec.name] = base.task_role.arn
+            self.task_role_names[spec.name] = base.task_role.name
+            self.execution_role_names[spec.name] = base.execution_role.name
+            self.repository_urls[spec.name] = base.repository.repository_url
+            self.log_group_names[spec.name] = base.log_group.name
+            self.min_tasks[spec.name], self.max_tasks[spec.name] = running.min_tasks, running.max_tasks
+            self.images[spec.name] = base.image
             self.deployed_task_definitions[spec.name] = pulumi.Output.all(
-                task.arn, service.task_definition).apply(
+                running.task.arn, running.service.task_definition).apply(
                 partial(_deployed, spec.name))
-            self.autoscaling_targets[spec.name] = scaling.target
+            self.autoscaling_targets[spec.name] = running.scaling.target
 
-        self.alb_arn = alb.arn
-        self.alb_arn_suffix = alb.arn_suffix
-        self.alb_dns_name = alb.dns_name
-        self.alb_zone_id = alb.zone_id
-        self.alb_security_group_id = alb_sg.id
-        self.listener_arn = https.arn
+        self.alb_arn = front.alb.arn
+        self.alb_arn_suffix = front.alb.arn_suffix
+        self.alb_dns_name = front.alb.dns_name
+        self.alb_zone_id = front.alb.zone_id
+        self.alb_security_group_id = groups.alb.id
+        self.listener_arn = front.https.arn
         self.cluster_name = cluster.name
         self.cluster_arn = cluster.arn
-        self.service_security_group_id = service_sg.id
+        self.service_security_group_id = groups.services.id
         self.register_outputs({
             "alb_arn_suffix": self.alb_arn_suffix, "alb_dns_name": self.alb_dns_name,
             "listener_arn": self.listener_arn, "cluster_name": self.cluster_name,
@@ -435,6 +283,252 @@ class WebServices(pulumi.ComponentResource):
             "target_group_arn_suffixes": self.target_group_arn_suffixes,
             "task_role_arns": self.task_role_arns, "images": self.images,
             "deployed_task_definitions": self.deployed_task_definitions})
+
+
+# ----------------------------------------------------------------------------------------------
+# The steps of WebServices, each returning what the next ones need
+
+
+@dataclass(frozen=True)
+class _SecurityGroups:
+    alb: aws.ec2.SecurityGroup
+    """HTTPS from CloudFront's origin-facing addresses only."""
+    services: aws.ec2.SecurityGroup
+    """The tasks: their ports from the ALB."""
+
+
+def _security_groups(name: str, args: WebServicesArgs, parent: pulumi.Resource) -> _SecurityGroups:
+    child = pulumi.ResourceOptions(parent=parent)
+    ports = sorted({s.port for s in args.services})
+    cloudfront = aws.ec2.get_managed_prefix_list_output(
+        name=CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST, opts=pulumi.InvokeOutputOptions(parent=parent))
+    # Only 443: the prefix list counts ~55 rules against the group's quota of 60.
+    alb_sg = aws.ec2.SecurityGroup(
+        f"{name}-alb", vpc_id=args.vpc_id, description="ALB: HTTPS from CloudFront only",
+        ingress=[{"protocol": "tcp", "from_port": 443, "to_port": 443,
+                  "prefix_list_ids": [cloudfront.id],
+                  "description": "CloudFront origin-facing addresses"}],
+        egress=[{"protocol": "tcp", "from_port": port, "to_port": port,
+                 "cidr_blocks": [args.vpc_cidr], "description": "to the service tasks"}
+                for port in ports],
+        tags={"Name": f"{name}-alb"}, opts=child)
+    service_sg = aws.ec2.SecurityGroup(
+        f"{name}-services", vpc_id=args.vpc_id, description="ECS tasks: traffic from the ALB",
+        ingress=[{"protocol": "tcp", "from_port": port, "to_port": port,
+                  "security_groups": [alb_sg.id], "description": "from the ALB"}
+                 for port in ports],
+        egress=[{"protocol": "tcp", "from_port": 443, "to_port": 443,
+                 "cidr_blocks": ["0.0.0.0/0"],
+                 "description": "AWS APIs, payment provider, APM (through NAT)"},
+                {"protocol": "tcp", "from_port": 0, "to_port": 65535,
+                 "cidr_blocks": [args.vpc_cidr], "description": "data stores in the VPC"}],
+        tags={"Name": f"{name}-services"}, opts=child)
+    return _SecurityGroups(alb=alb_sg, services=service_sg)
+
+
+@dataclass(frozen=True)
+class _Front:
+    alb: aws.lb.LoadBalancer
+    https: aws.lb.Listener
+    """403 unless a listener rule (which requires the origin header) matches."""
+    groups: _SecurityGroups
+
+
+def _load_balancer(name: str, args: WebServicesArgs, groups: _SecurityGroups,
+                   parent: pulumi.Resource) -> _Front:
+    """The ALB with its access-log bucket, the HTTPS listener and the HTTP one that redirects."""
+    child = pulumi.ResourceOptions(parent=parent)
+    elb_account = aws.elb.get_service_account_output(opts=pulumi.InvokeOutputOptions(parent=parent))
+    logs = private_bucket(f"{name}-alb-logs", opts=child, versioned=False,
+                          expire_after_days=args.log_retention_days)
+    logs_policy = logs.with_policy([{
+        "Sid": "AlbAccessLogDelivery", "Effect": "Allow",
+        "Principal": {"AWS": elb_account.arn,
+                      "Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": pulumi.Output.concat(logs.bucket.arn, "/alb/AWSLogs/*")}])
+    alb = aws.lb.LoadBalancer(
+        name, load_balancer_type="application", internal=False,
+        subnets=list(args.public_subnet_ids), security_groups=[groups.alb.id],
+        drop_invalid_header_fields=True, enable_deletion_protection=args.deletion_protection,
+        access_logs={"bucket": logs.bucket.bucket, "enabled": True, "prefix": "alb"},
+        idle_timeout=60, opts=pulumi.ResourceOptions(parent=parent, depends_on=[logs_policy]))
+    https = aws.lb.Listener(
+        f"{name}-https", load_balancer_arn=alb.arn, port=443, protocol="HTTPS",
+        ssl_policy=ALB_TLS_POLICY, certificate_arn=args.certificate_arn,
+        default_actions=[{"type": "fixed-response", "fixed_response": {
+            "content_type": "text/plain", "message_body": "Forbidden", "status_code": "403"}}],
+        opts=child)
+    for cert_index, certificate_arn in enumerate(args.extra_certificate_arns):
+        aws.lb.ListenerCertificate(f"{name}-https-{cert_index + 1}", listener_arn=https.arn,
+                                   certificate_arn=certificate_arn, opts=child)
+    aws.lb.Listener(
+        f"{name}-http", load_balancer_arn=alb.arn, port=80, protocol="HTTP",
+        default_actions=[{"type": "redirect", "redirect": {
+            "port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"}}],
+        opts=child)
+    return _Front(alb=alb, https=https, groups=groups)
+
+
+@dataclass(frozen=True)
+class _ServiceBase:
+    """A service's image, logs and roles."""
+
+    repository: aws.ecr.Repository
+    image: pulumi.Output[str]
+    log_group: aws.cloudwatch.LogGroup
+    secrets: dict[str, SecretRef]
+    execution_role: aws.iam.Role
+    task_role: aws.iam.Role
+
+
+def _service_base(svc: str, spec: ServiceSpec, args: WebServicesArgs, *, images: ServiceImages,
+                  parent: pulumi.Resource) -> _ServiceBase:
+    child = pulumi.ResourceOptions(parent=parent)
+    repo = aws.ecr.Repository(
+        svc, image_tag_mutability="IMMUTABLE_WITH_EXCLUSION",
+        image_tag_mutability_exclusion_filters=[
+            {"filter": CONTEXT_TAG_PATTERN, "filter_type": "WILDCARD"}],
+        image_scanning_configuration={"scan_on_push": True},
+        encryption_configurations=[{"encryption_type": "KMS"}], opts=child)
+    aws.ecr.LifecyclePolicy(svc, repository=repo.name, policy=_ECR_LIFECYCLE, opts=child)
+    image = images.image(svc, spec, repo)
+    logs_group = log_group(
+        svc, retention_days=args.log_retention_days, kms_key_arn=args.logs_kms_key_arn,
+        log_group_name=f"/ecs/{pulumi.get_project()}-{pulumi.get_stack()}/{spec.name}",
+        opts=child)
+    secrets = _service_secrets(args, spec.name)
+    execution_role = aws.iam.Role(
+        f"{svc}-execution", assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
+        description=f"ECS pulls {spec.name}'s image, writes its logs, reads its secrets",
+        opts=child)
+    aws.iam.RolePolicy(
+        f"{svc}-execution", role=execution_role.id, opts=child,
+        policy=policy_document(_execution_statements(
+            repo.arn, logs_group.arn, [s.secret_arn for s in secrets.values()],
+            args.secret_kms_key_arns, args.region)))
+    task_role = aws.iam.Role(
+        f"{svc}-task", assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
+        description=f"What {spec.name}'s code may do", opts=child)
+    aws.iam.RolePolicyAttachment(f"{svc}-task-xray", role=task_role.name,
+                                 policy_arn=XRAY_WRITE_POLICY_ARN, opts=child)
+    if args.task_permissions.get(spec.name):
+        aws.iam.RolePolicy(f"{svc}-task", role=task_role.id, opts=child,
+                           policy=policy_document(args.task_permissions[spec.name]))
+    return _ServiceBase(repository=repo, image=image, log_group=logs_group, secrets=secrets,
+                        execution_role=execution_role, task_role=task_role)
+
+
+@dataclass(frozen=True)
+class _Routing:
+    """How the ALB reaches a service: its target groups and the listener rules in front of them."""
+
+    target_group: aws.lb.TargetGroup
+    rules: list[aws.lb.ListenerRule]
+    load_balancers: list[aws.ecs.ServiceLoadBalancerArgsDict]
+    authentication: OidcAuthentication | None
+    route_arn_suffixes: dict[str, pulumi.Output[str]]
+    """Per dedicated route of the service: its target group's metric dimension."""
+
+
+def _routing(name: str, index: int, spec: ServiceSpec, args: WebServicesArgs, *, front: _Front,
+             parent: pulumi.Resource) -> _Routing:
+    child = pulumi.ResourceOptions(parent=parent)
+    svc = f"{name}-{spec.name}"
+
+    def header_rule(rule_name: str, priority: int, paths: Sequence[str],
+                    target_group: aws.lb.TargetGroup,
+                    authentication: OidcAuthentication | None = None) -> aws.lb.ListenerRule:
+        actions: list[aws.lb.ListenerRuleActionArgsDict] = [
+            {"type": "forward", "target_group_arn": target_group.arn}]
+        if authentication is not None:
+            actions = [_authenticate(authentication), {**actions[0], "order": 2}]
+            paths = [*paths, ALB_OIDC_CALLBACK_PATH]
+        return aws.lb.ListenerRule(
+            rule_name, listener_arn=front.https.arn, priority=priority, actions=actions,
+            conditions=[{"path_pattern": {"values": list(paths)}},
+                        {"http_header": {"http_header_name": args.origin_header_name,
+                                         "values": [args.origin_header_value]}}],
+            opts=child)
+
+    target_group = _target_group(svc, spec, args.vpc_id, child)
+    if spec.path == DEFAULT_ROUTE:
+        priority = 50_000  # the ALB's last rule: everything else that carries the header
+    else:
+        priority = 100 + 10 * index  # config order: list more specific paths first
+    authentication = args.authentication.get(spec.name)
+    rules = [header_rule(svc, priority, [spec.path, *args.extra_paths.get(spec.name, ())],
+                         target_group, authentication)]
+    load_balancers: list[aws.ecs.ServiceLoadBalancerArgsDict] = [
+        {"target_group_arn": target_group.arn, "container_name": spec.name,
+         "container_port": spec.port}]
+    suffixes: dict[str, pulumi.Output[str]] = {}
+    for route_index, (route_name, route) in enumerate(args.dedicated_routes.items()):
+        if route.service != spec.name:
+            continue
+        route_group = _target_group(f"{name}-{route_name}", spec, args.vpc_id, child)
+        rules.append(header_rule(f"{name}-{route_name}", 1 + route_index, route.paths,
+                                 route_group))
+        load_balancers.append({"target_group_arn": route_group.arn,
+                               "container_name": spec.name, "container_port": spec.port})
+        suffixes[route_name] = route_group.arn_suffix
+    return _Routing(target_group=target_group, rules=rules, load_balancers=load_balancers,
+                    authentication=authentication, route_arn_suffixes=suffixes)
+
+
+@dataclass(frozen=True)
+class _Running:
+    task: aws.ecs.TaskDefinition
+    service: aws.ecs.Service
+    scaling: ServiceScaling
+    min_tasks: int
+    max_tasks: int
+
+
+def _task_and_service(svc: str, spec: ServiceSpec, args: WebServicesArgs, *, base: _ServiceBase,
+                      routing: _Routing, front: _Front, cluster: aws.ecs.Cluster,
+                      parent: pulumi.Resource) -> _Running:
+    """The task definition, the service running it in every AZ, and its autoscaling."""
+    child = pulumi.ResourceOptions(parent=parent)
+    task = aws.ecs.TaskDefinition(
+        svc, family=f"{pulumi.get_project()}-{pulumi.get_stack()}-{spec.name}",
+        cpu=str(spec.cpu), memory=str(spec.memory), network_mode="awsvpc",
+        requires_compatibilities=["FARGATE"],
+        runtime_platform={"operating_system_family": "LINUX",
+                          "cpu_architecture": FARGATE_CPU_ARCHITECTURE},
+        execution_role_arn=base.execution_role.arn, task_role_arn=base.task_role.arn,
+        volumes=[{"name": "tmp"}],
+        container_definitions=_container_definitions(
+            spec, image=base.image,
+            log_group_name=base.log_group.name, region=args.region, apm=args.apm,
+            environment={**args.environment.get(spec.name, {}),
+                         **_verification_env(front.alb.arn, routing.authentication)},
+            secrets=base.secrets),
+        tags=workload_tags(spec.name), opts=child)
+    minimum, maximum = capacity(spec, args.spike_factor)
+    service = aws.ecs.Service(
+        svc, cluster=cluster.arn, task_definition=task.arn, desired_count=minimum,
+        launch_type="FARGATE", platform_version="LATEST",
+        network_configuration={
+            "subnets": list(args.private_subnet_ids), "assign_public_ip": False,
+            "security_groups": [front.groups.services.id, *args.client_security_group_ids]},
+        load_balancers=routing.load_balancers,
+        deployment_circuit_breaker={"enable": True, "rollback": True},
+        wait_for_steady_state=True,
+        deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
+        health_check_grace_period_seconds=60, availability_zone_rebalancing="ENABLED",
+        enable_execute_command=False, enable_ecs_managed_tags=True,
+        propagate_tags="SERVICE",
+        tags={**workload_tags(spec.name), **service_usage_tags(spec, args.traffic_percent)},
+        # Autoscaling owns the running count; the target group must be on the ALB first.
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=routing.rules,
+                                    ignore_changes=["desired_count"]))
+    scaling = ServiceScaling(svc, ServiceScalingArgs(
+        spec=spec, spike_factor=args.spike_factor, cluster_name=cluster.name,
+        service_name=service.name, alb_arn_suffix=front.alb.arn_suffix,
+        target_group_arn_suffix=routing.target_group.arn_suffix,
+        scheduled_scale_outs=tuple(args.scheduled_scale_outs)), opts=child)
+    return _Running(task=task, service=service, scaling=scaling, min_tasks=minimum, max_tasks=maximum)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -461,14 +555,23 @@ def _validate(name: str, args: WebServicesArgs) -> None:
         raise ValueError(f"{name}: exactly one service must take the default route {DEFAULT_ROUTE}")
     if len(args.private_subnet_ids) < 2:
         raise ValueError(f"{name}: tasks need private subnets in at least two AZs")
-    if any(s.min_tasks < 2 for s in args.services):
-        raise ValueError(f"{name}: every service runs at least two tasks (one per AZ)")
+    for service, paths in args.extra_paths.items():
+        if len(paths) + 1 + (service in args.authentication) > 4:
+            raise ValueError(f"{name}: {service} matches more than 4 paths (the ALB allows 5 condition "
+                             "values and the origin header takes one)")
     for kind, per_service in (("environment", args.environment), ("secrets", args.secrets),
+                              ("extra_paths", args.extra_paths),
                               ("task_permissions", args.task_permissions),
                               ("authentication", args.authentication)):
         unknown = set(per_service) - set(names)
         if unknown:
             raise ValueError(f"{name}: {kind} names unknown services {sorted(unknown)}")
+    _validate_environment(name, args)
+    _validate_routes(name, args, names)
+
+
+def _validate_environment(name: str, args: WebServicesArgs) -> None:
+    """Plain variables are not secrets, have valid names and leave the web tier's own alone."""
     for service, variables in args.environment.items():
         for variable in variables:
             if not _ENV_NAME.fullmatch(variable):
@@ -485,6 +588,9 @@ def _validate(name: str, args: WebServicesArgs) -> None:
         if overlap:
             raise ValueError(f"{name}: {service} sets {sorted(overlap)} both as environment and "
                              "as secret")
+
+
+def _validate_routes(name: str, args: WebServicesArgs, names: Sequence[str]) -> None:
     for route_name, route in args.dedicated_routes.items():
         if route.service not in names:
             raise ValueError(f"{name}: dedicated route {route_name} names unknown service "

@@ -1,9 +1,10 @@
 """The monthly cost estimate of a recorded snapshot, and what the second Region multiplies it by.
 
-The estimator and its dated price table live in the policy pack (`policies/guardrails/cost.py`,
-`prices.json`), so the pack's `stack-monthly-budget` policy and `make preview` price the same
-resources the same way. This module feeds it a snapshot (the resources as the engine hands them to
-a stack policy: outputs, parents, providers, property dependencies) and renders the result.
+The estimator, its dated price table and its rendering live in the policy pack
+(`policies/guardrails/cost/`), so the pack's `stack-monthly-budget` policy and `make preview` price
+the same resources the same way. This module feeds it a snapshot (the resources as the engine hands
+them to a stack policy: outputs, parents, providers, property dependencies, tags) and runs the
+program a second time for the multi-Region comparison.
 
     from offline.cost import estimate_snapshot, compare_multi_region
     estimate = estimate_snapshot(snapshot)            # per tier, per Region, total, top drivers
@@ -13,14 +14,16 @@ a stack policy: outputs, parents, providers, property dependencies) and renders 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from offline.engine import PROJECT, PROJECT_DIR, ProgramError, Resource, Snapshot, run_program, stack_config
-from policies.guardrails.common import Res, plain
-from policies.guardrails.cost import GLOBAL, Estimate, PriceTable, estimate, money, short_type
+from policies.guardrails.common import Res, number, plain
+from policies.guardrails.cost import Comparison, Estimate, PriceTable, UsageDefaults, estimate
+from policies.guardrails.cost.report import document, markdown_lines, text_lines
+from policies.guardrails.cost.usage import REQUESTS_PER_SECOND_TAG
 
 # What turns the second Region on for a comparison run, unless the stack already sets it.
 MULTI_REGION_OVERRIDES: Mapping[str, str] = {
@@ -56,31 +59,41 @@ def _props(resource: Resource) -> dict[str, Any]:
     return {**resource.inputs, **resource.outputs} if resource.custom else dict(resource.inputs)
 
 
-def estimate_snapshot(snapshot: Snapshot, prices: PriceTable | None = None) -> Estimate:
-    return estimate(resources_of(snapshot), config=snapshot.config, project=PROJECT, prices=prices)
+def with_traffic(resources: Sequence[Res], factor: float) -> list[Res]:
+    """The same resources stating `factor` times their traffic: what the program registers with
+    `usageTrafficPercent` multiplied by `factor`, since that key only scales the
+    `usage:requests-per-second` tag it writes on each service (components/usage.py)."""
+
+    def scaled(tags: Any) -> Any:
+        value = number(tags.get(REQUESTS_PER_SECOND_TAG)) if isinstance(tags, Mapping) else None
+        return tags if value is None else {**tags, REQUESTS_PER_SECOND_TAG: f"{value * factor:g}"}
+
+    return [replace(r, props={**r.props, **{key: scaled(r.props[key]) for key in ("tags", "tagsAll")
+                                            if key in r.props}}) for r in resources]
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """The same stack with the second Region off and on."""
-
-    off: Estimate
-    on: Estimate
-    secondary_region: str
-
-    @property
-    def multiplier(self) -> float:
-        return self.on.total / self.off.total if self.off.total else float("nan")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"secondaryRegion": self.secondary_region, "monthlyOff": round(self.off.total, 2),
-                "monthlyOn": round(self.on.total, 2), "multiplier": round(self.multiplier, 3),
-                "byTierOff": {k: round(v, 2) for k, v in self.off.by_tier().items()},
-                "byTierOn": {k: round(v, 2) for k, v in self.on.by_tier().items()}}
+def estimate_snapshot(snapshot: Snapshot, prices: PriceTable | None = None, *,
+                      usage: UsageDefaults | None = None, traffic: float = 1.0) -> Estimate:
+    """The snapshot's estimate; `usage`: another usage model (the budget policy's config sets it),
+    `traffic`: the snapshot's stated traffic multiplied by this factor (`with_traffic`)."""
+    resources = resources_of(snapshot)
+    if traffic != 1.0:
+        resources = with_traffic(resources, traffic)
+    return estimate(resources, region=snapshot.config.get("aws:region"), project=PROJECT,
+                    prices=prices, usage=usage)
 
 
 def multi_region_enabled(snapshot: Snapshot) -> bool:
     return snapshot.config.get(f"{PROJECT}:multiRegion") == "true"
+
+
+def multi_region_overrides(stack: str, overrides: Mapping[str, Any] | None = None,
+                           project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
+    """The config overrides that run `stack` with its second Region on: MULTI_REGION_OVERRIDES,
+    where neither the stack's own settings (e.g. its secondaryRegion) nor `overrides` say otherwise."""
+    stack_values, _secrets = stack_config(stack, project_dir)
+    own = {k: v for k, v in stack_values.items() if k in MULTI_REGION_OVERRIDES and v and v != "false"}
+    return {**MULTI_REGION_OVERRIDES, **own, **(overrides or {}), f"{PROJECT}:multiRegion": "true"}
 
 
 def compare_multi_region(stack: str, *, preview: bool = True,
@@ -91,11 +104,8 @@ def compare_multi_region(stack: str, *, preview: bool = True,
     Keys the stack or `overrides` already set (e.g. its secondaryRegion) win over the defaults
     that turn the second Region on. Raises ProgramError when a run fails.
     """
-    base = dict(overrides or {})
-    stack_values, _secrets = stack_config(stack, project_dir)
-    own = {k: v for k, v in stack_values.items() if k in MULTI_REGION_OVERRIDES and v and v != "false"}
-    runs = {"false": {**base, f"{PROJECT}:multiRegion": "false"},
-            "true": {**MULTI_REGION_OVERRIDES, **own, **base, f"{PROJECT}:multiRegion": "true"}}
+    runs = {"false": {**(overrides or {}), f"{PROJECT}:multiRegion": "false"},
+            "true": multi_region_overrides(stack, overrides, project_dir)}
     snapshots = {}
     for switch, switch_overrides in runs.items():
         if known is not None and (known.config.get(f"{PROJECT}:multiRegion") == "true") == (switch == "true"):
@@ -150,86 +160,3 @@ def cost_report(snapshot: Snapshot, *, compare: bool = False, project_dir: Path 
     except ProgramError as error:
         return CostReport(estimate_, error=f"the comparison run failed: {error}")
     return CostReport(estimate_, comparison)
-
-
-# ----------------------------------------------------------------------------------------------
-# Rendering (used by offline/render.py)
-
-
-def text_lines(estimate_: Estimate, comparison: Comparison | None = None,
-               comparison_error: str | None = None) -> list[str]:
-    prices = estimate_.prices
-    lines = [f"Estimated monthly cost: {money(estimate_.total)} (on-demand list prices as of "
-             f"{prices.as_of_text}, {prices.data.get('currency', 'USD')}; prices.json)"]
-    regions = estimate_.by_region()
-    tiers = estimate_.by_tier_and_region()
-    columns = list(regions)
-    width = max([len(t) for t in tiers] + [4])
-    header = "  ".join(f"{_region_label(c):>13}" for c in columns)
-    lines.append(f"    {'tier':<{width}}  {header}  {'total':>10}")
-    for tier, total in estimate_.by_tier().items():
-        row = tiers.get(tier, {})
-        cells = "  ".join(f"{money(row[c]) if c in row else '-':>13}" for c in columns)
-        lines.append(f"    {tier:<{width}}  {cells}  {money(total):>10}")
-    cells = "  ".join(f"{money(v):>13}" for v in regions.values())
-    lines.append(f"    {'total':<{width}}  {cells}  {money(estimate_.total):>10}")
-    lines.append("  top cost drivers:")
-    lines += [f"    {money(c.monthly):>10}  {c.name} ({short_type(c.type)}, {c.region})"
-              for c in estimate_.top(5)]
-    if comparison is not None:
-        lines.append(f"  second Region ({comparison.secondary_region}): {money(comparison.off.total)} off, "
-                     f"{money(comparison.on.total)} on: x{comparison.multiplier:.2f}")
-    elif comparison_error:
-        lines.append(f"  second Region: not compared ({comparison_error})")
-    lines.append("  assumes: " + "; ".join(f"{label} {value}" for label, value
-                                           in estimate_.usage.assumptions()[:4]))
-    if estimate_.unpriced:
-        lines.append(f"  not priced ({len(estimate_.unpriced)}): " + ", ".join(
-            f"{u.name} ({short_type(u.type)}: {u.reason})" for u in estimate_.unpriced[:5]))
-    lines += [f"  note: {note}" for note in estimate_.notes]
-    lines.append("")
-    return lines
-
-
-def document(estimate_: Estimate, comparison: Comparison | None = None,
-             comparison_error: str | None = None) -> dict[str, Any]:
-    result = estimate_.to_dict(lines=True)
-    result["multiRegion"] = comparison.to_dict() if comparison is not None else None
-    if comparison is None and comparison_error:
-        result["multiRegionNote"] = comparison_error
-    return result
-
-
-def markdown_lines(estimate_: Estimate, comparison: Comparison | None = None,
-                   comparison_error: str | None = None) -> list[str]:
-    prices = estimate_.prices
-    regions = list(estimate_.by_region())
-    tiers = estimate_.by_tier_and_region()
-    lines = [f"#### Estimated monthly cost: {money(estimate_.total)}", "",
-             f"On-demand list prices as of {prices.as_of_text} ({prices.data.get('currency', 'USD')}), "
-             "from `policies/guardrails/prices.json`; usage from the stack config (see docs/cost.md).", "",
-             "| Tier | " + " | ".join(_region_label(r) for r in regions) + " | Total |",
-             "|---|" + "---:|" * (len(regions) + 1)]
-    for tier, total in estimate_.by_tier().items():
-        row = tiers.get(tier, {})
-        lines.append(f"| {tier} | " + " | ".join(money(row[r]) if r in row else "-" for r in regions)
-                     + f" | {money(total)} |")
-    lines.append("| **total** | " + " | ".join(money(v) for v in estimate_.by_region().values())
-                 + f" | **{money(estimate_.total)}** |")
-    lines.append("")
-    drivers = ", ".join(f"`{c.name}` ({short_type(c.type)}) {money(c.monthly)}" for c in estimate_.top(5))
-    lines.append(f"Top cost drivers: {drivers}.")
-    if comparison is not None:
-        lines.append(f"Second Region ({comparison.secondary_region}): {money(comparison.off.total)} off, "
-                     f"{money(comparison.on.total)} on, **x{comparison.multiplier:.2f}**.")
-    elif comparison_error:
-        lines.append(f"Second Region: not compared ({comparison_error}).")
-    if estimate_.unpriced:
-        lines.append(f"Not priced ({len(estimate_.unpriced)}): "
-                     + ", ".join(f"`{u.name}` ({short_type(u.type)})" for u in estimate_.unpriced[:10]) + ".")
-    lines.append("")
-    return lines
-
-
-def _region_label(region: str) -> str:
-    return "global (edge)" if region == GLOBAL else region

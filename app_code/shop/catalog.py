@@ -18,10 +18,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from shop.db import Database
-from shop.events import ProductSnapshot
+from shop.events import MAX_NAME_CHARS, ProductSnapshot
 
 MAX_PAGE_SIZE = 48
 DEFAULT_PAGE_SIZE = 24
+CURSOR_FORMAT = "listing-cursor"
+"""The OpenAPI `format` of a listing cursor: opaque, the `next_cursor` of a previous page."""
 _PRODUCT_COLUMNS = "sku, name, description, category, price_cents, currency, stock, active, version"
 
 
@@ -52,21 +54,37 @@ class Cursor:
     sku: str
 
     def encode(self) -> str:
-        raw = json.dumps([self.name, self.sku], separators=(",", ":")).encode()
+        raw = json.dumps([self.name, self.sku], separators=(",", ":"), ensure_ascii=False).encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     @classmethod
     def decode(cls, text: str) -> Cursor:
-        if len(text) > 512:
+        if len(text) > MAX_CURSOR_CHARS:
             raise BadCursor("the cursor is longer than any this service issues")
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
             value = json.loads(raw)
         except (binascii.Error, ValueError, UnicodeDecodeError) as error:
             raise BadCursor("the cursor is not one this service issued") from error
-        if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
+        if not (isinstance(value, list) and len(value) == 2 and all(map(_storable, value))):
             raise BadCursor("the cursor is not one this service issued")
         return cls(name=value[0], sku=value[1])
+
+
+MAX_CURSOR_CHARS = len(Cursor("\x01" * MAX_NAME_CHARS, "X" * 64).encode())
+"""The longest cursor this service issues: the longest name, in the characters that take the most
+room once encoded (a control character is six bytes of JSON), after the longest SKU."""
+
+
+def _storable(value: object) -> bool:
+    """Text a catalog column can hold (so the database can compare it): no NUL, no lone surrogate."""
+    if not isinstance(value, str) or "\x00" in value:
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _snapshot(row: dict[str, Any]) -> ProductSnapshot:

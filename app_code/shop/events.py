@@ -35,7 +35,8 @@ def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-Sku = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{0,63}$")]
+SKU_PATTERN = r"^[A-Z0-9][A-Z0-9-]{0,63}$"
+Sku = Annotated[str, StringConstraints(pattern=SKU_PATTERN)]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
 
@@ -84,19 +85,31 @@ class CartAbandoned(_Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
 
 
-CategorySlug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+CATEGORY_SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+CategorySlug = Annotated[str, StringConstraints(pattern=CATEGORY_SLUG_PATTERN)]
+# What the catalog's columns hold (migrations 0001 and 0006): text without NUL (PostgreSQL's text
+# cannot store it) within the CHECKed lengths, stock in an integer. Prices and versions (bigint
+# columns) stay below 13 digits: never a run of digits that the card-data guard (shop.cards) refuses.
+_NO_NUL = r"^[^\x00]*$"
+MAX_NAME_CHARS = 200
+MAX_NUMBER = 10**12 - 1
+ProductName = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_CHARS, pattern=_NO_NUL)]
+ProductDescription = Annotated[str, StringConstraints(max_length=5000, pattern=_NO_NUL)]
+CategoryName = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_CHARS, pattern=_NO_NUL)]
+Price = Annotated[int, Field(ge=0, le=MAX_NUMBER)]
+Stock = Annotated[int, Field(ge=0, le=2**31 - 1)]
 
 
 class ProductSnapshot(_Strict):
     """A product as the catalog holds it after a change (the `products` row, migration 0006)."""
 
     sku: Sku
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    description: Annotated[str, StringConstraints(max_length=5000)]
+    name: ProductName
+    description: ProductDescription
     category: CategorySlug | None
-    price_cents: int = Field(ge=0)
+    price_cents: Price
     currency: Currency
-    stock: int = Field(ge=0)
+    stock: Stock
     active: bool
     version: int = Field(gt=0)
 

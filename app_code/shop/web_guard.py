@@ -7,11 +7,13 @@ routing, validation, a handler or a log line sees the request:
 - the path, percent-decoded (the server's `scope["path"]`, from which path parameters come);
 - every query parameter name and value, decoded as Starlette decodes them (`+`, percent escapes);
 - every header name and value (cookies, authorization, forwarded-for, ...) read as Latin-1 (what
-  the ASGI server hands over) and as UTF-8, except the infrastructure's trace ids (OPAQUE_HEADERS);
+  the ASGI server hands over) and as UTF-8, except the infrastructure's trace ids (OPAQUE_HEADERS)
+  and a multipart body's boundary (random, the client's, never stored or logged);
 - the body, up to `max_body_bytes` (413 beyond): when it parses as JSON (whatever its content type,
   since handlers may parse raw bodies), every key, string and number at any depth, after JSON's own
-  escapes are decoded; a form (`application/x-www-form-urlencoded`), every name and value; any other
-  body, its text.
+  escapes are decoded; a form (`application/x-www-form-urlencoded`), every name and value; a form
+  with files (`multipart/form-data`, shop.multipart, as the app reads it), every part's name, file
+  name and decoded content, then the rest of its text but the boundary; any other body, its text.
 `shop.cards` then decodes whatever further layers a value holds (percent-encoding, JSON or HTML
 escapes) and knows the separators and digits a client can write a card number with.
 
@@ -32,6 +34,7 @@ WebSocket routes).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -39,7 +42,8 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shop.api_schema import error_responses
+from shop import multipart
+from shop.api_schema import GUARD_STATUSES, error_responses
 from shop.cards import REDACTED, contains_pan, redact
 from shop.logs import install_redaction
 
@@ -47,10 +51,12 @@ MAX_BODY_BYTES = 16 * 1024
 # Set by CloudFront, the load balancer or a tracer; opaque random ids the services neither read nor
 # log. Their hex digits would otherwise now and then form a Luhn-valid run.
 OPAQUE_HEADERS = frozenset({b"x-amzn-trace-id", b"x-amz-cf-id", b"traceparent", b"tracestate"})
+# A multipart body's boundary: random characters (often hex) that now and then form a Luhn-valid run.
+_BOUNDARY = re.compile(rb";\s*boundary=(?:\"[^\"]*\"|[^;]*)", re.IGNORECASE)
 MAX_FIELD_CHARS = 200
 REFUSED = "card_data_refused"
 # What the guard can answer on any route, for the app's OpenAPI document: FastAPI(responses=...).
-GUARD_RESPONSES = error_responses(400, 413)
+GUARD_RESPONSES = error_responses(*GUARD_STATUSES)
 
 
 class _Number(str):
@@ -113,7 +119,13 @@ def _body_fields(body: bytes, content_type: bytes) -> Iterator[tuple[str, str]]:
             yield f"body.{name}", name
             yield f"body.{name}", value
         return
-    yield "body", text
+    parts = multipart.parts(content_type.decode("latin-1"), body)
+    for part in parts or []:
+        where = f"body.{part.name or ''}"
+        yield from ((where, text) for text in (part.name, part.filename) if text)
+        yield where, part.payload.decode("utf-8", errors="replace")
+    separator = multipart.boundary(content_type.decode("latin-1")) if parts is not None else None
+    yield "body", text.replace(separator, " ") if separator else text
 
 
 def _request_fields(scope: Scope) -> Iterator[tuple[str, str]]:
@@ -127,9 +139,12 @@ def _request_fields(scope: Scope) -> Iterator[tuple[str, str]]:
         name = raw_name.decode("latin-1").lower()
         if raw_name.lower() in OPAQUE_HEADERS:
             continue
+        value = raw_value
+        if raw_name.lower() == b"content-type" and multipart.is_multipart(raw_value.decode("latin-1")):
+            value = _BOUNDARY.sub(b"", raw_value)
         for encoding in ("latin-1", "utf-8"):
             yield f"header.{name}", raw_name.decode(encoding, errors="replace")
-            yield f"header.{name}", raw_value.decode(encoding, errors="replace")
+            yield f"header.{name}", value.decode(encoding, errors="replace")
 
 
 def _public(field: str) -> str:

@@ -1,18 +1,21 @@
 """Cost, advisory by default (raise it to mandatory to block): a stack whose monthly estimate exceeds
-its budget is flagged with its top cost drivers. The estimate (`cost.py`) prices the stack's
-resources with the dated on-demand table `prices.json` and the usage its stack config states.
+its budget is flagged with its top cost drivers. The estimate (the `cost` package) prices the
+stack's resources with the dated on-demand table `prices.json`, the usage the resources state
+(`usage:*` tags) and, for the rest, the usage model this policy's config sets.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from pulumi_policy import Severity
 
 from . import cost
 from .common import ADVISORY, Report, StackGraph, message, number, stack_config, stack_policy
+from .cost import UsageDefaults
 
 TAGS = ["case-study", "cost"]
 DEFAULT_BUDGET_USD = 6000  # above the prod estimate single-Region (docs/cost.md); the second Region is not
@@ -23,8 +26,8 @@ def _check_budget(graph: StackGraph, config: Mapping[str, Any], report: Report) 
     if budget is None:
         return
     project = os.environ.get("PULUMI_PROJECT") or "ecommerce"
-    fallback_rps = number(config["assumedRequestsPerSecond"]) or 0.0
-    estimate = cost.estimate(graph, config=stack_config(), project=project, fallback_rps=fallback_rps)
+    estimate = cost.estimate(graph, region=stack_config().get("aws:region"), project=project,
+                             usage=_usage_model(config))
     if estimate.total <= budget:
         return
     count = int(number(config["topCostDrivers"]) or 5)
@@ -35,12 +38,45 @@ def _check_budget(graph: StackGraph, config: Mapping[str, Any], report: Report) 
                 if estimate.unpriced else "")
     report(message(None, f"the stack's estimated cost is {cost.money(estimate.total)}/month (on-demand "
                          f"list prices as of {estimate.prices.as_of_text}; {usage.origin_requests:,.0f} "
-                         f"origin requests/month from stack config{unpriced}), above the monthly budget "
-                         f"of {cost.money(budget)}; top cost drivers: {drivers}",
+                         f"origin requests/month as the stack states them{unpriced}), above the monthly "
+                         f"budget of {cost.money(budget)}; top cost drivers: {drivers}",
                    "resize or remove the drivers (instance classes, node and task counts, a second "
                    "Region, sampling and log volumes), or, if the spend is intended, raise monthlyBudgetUsd "
                    "in the stack-monthly-budget policy config; `make preview` shows the estimate per tier "
                    "and Region (docs/cost.md)"), None)
+
+
+_DEFAULTS = UsageDefaults()
+_USAGE_MODEL: tuple[tuple[str, str, dict[str, Any], str], ...] = (
+    # policy config key, UsageDefaults field, JSON schema type and bounds, description
+    ("assumedRequestsPerSecond", "requests_per_second", {"type": "number", "minimum": 0},
+     "Average origin requests/s of a stack none of whose ECS services states its traffic (tag "
+     "usage:requests-per-second)."),
+    ("edgeCacheHitPercent", "edge_cache_hit_percent", {"type": "integer", "minimum": 0, "maximum": 95},
+     "Share of CloudFront requests answered from the edge cache, in percent."),
+    ("responseKb", "response_kb", {"type": "integer", "minimum": 1},
+     "Average response to a viewer, in KB (CloudFront transfer, ALB capacity units)."),
+    ("requestsPerOrder", "requests_per_order", {"type": "integer", "minimum": 1},
+     "Origin requests per order placed (orders drive events, messages, mails, writes)."),
+    ("logKbPerRequest", "log_kb_per_request", {"type": "integer", "minimum": 0, "maximum": 1024},
+     "Application log written per origin request, in KB."),
+    ("assumedDatabaseGb", "database_gb", {"type": "integer", "minimum": 0},
+     "GB in a database cluster that does not state it (tag usage:stored-gb)."),
+    ("assumedStaticAssetsGb", "static_assets_gb", {"type": "integer", "minimum": 0},
+     "GB of static assets in a bucket that does not state it (tag usage:stored-gb)."),
+)
+"""The estimator's usage model as this policy's config: the defaults are UsageDefaults' (one place)."""
+_USAGE_CONFIG = {key: {**schema, "default": getattr(_DEFAULTS, field), "description": text}
+                 for key, field, schema, text in _USAGE_MODEL}
+
+
+def _usage_model(config: Mapping[str, Any]) -> UsageDefaults:
+    values: dict[str, Any] = {}
+    for key, field, schema, _text in _USAGE_MODEL:
+        value = number(config.get(key))
+        if value is not None:
+            values[field] = int(value) if schema["type"] == "integer" else value
+    return replace(_DEFAULTS, **values)
 
 
 stack_monthly_budget = stack_policy(
@@ -55,10 +91,7 @@ stack_monthly_budget = stack_policy(
             "topCostDrivers": {"type": "integer", "minimum": 1, "maximum": 20, "default": 5,
                                "description": "How many of the most expensive resources the message "
                                               "names."},
-            "assumedRequestsPerSecond": {"type": "number", "minimum": 0, "default": 10,
-                                         "description": "Average origin requests/s assumed when the "
-                                                        "stack config names no services with "
-                                                        "baselineRps."}},
+            **_USAGE_CONFIG},
     tags=TAGS)
 
 

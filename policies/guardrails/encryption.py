@@ -344,7 +344,8 @@ DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 WEAK_ORIGIN_PROTOCOLS = {"SSLv3", "TLSv1", "TLSv1.1"}
 
 
-def _check_cloudfront(resource: Res, config: Mapping[str, Any], report: Report) -> None:
+def _check_cloudfront(resource: Res, config: Mapping[str, Any],  # noqa: PLR0912 - one branch per TLS setting of a distribution it reads
+                      report: Report) -> None:
     """CloudFront speaks TLS 1.2+ to viewers and HTTPS with TLS 1.2 to custom origins.
 
     Covers: aws:cloudfront/distribution:Distribution (every cache behavior, the viewer certificate,
@@ -488,7 +489,8 @@ def _check_database_ssl(graph: StackGraph, database: Res, report: Report) -> Non
                                  "without TLS", fix), database.urn)
 
 
-def _check_datastores_in_transit(graph: StackGraph, config: Mapping[str, Any], report: Report) -> None:
+def _check_datastores_in_transit(graph: StackGraph,  # noqa: PLR0912 - one branch per data store type it covers
+                                 config: Mapping[str, Any], report: Report) -> None:
     """Databases, caches and search domains refuse clients that do not use TLS.
 
     Covers: aws:rds/cluster:Cluster, aws:rds/instance:Instance (with

@@ -106,7 +106,7 @@ def plaintext_secret(name: str, value: Any) -> str | None:
     return None
 
 
-def _environment(resource: Res) -> Iterator[tuple[str, Any]]:
+def _environment(resource: Res) -> Iterator[tuple[str, Any]]:  # noqa: PLR0912 - one branch per service type it reads
     """(variable, value) pairs that the service keeps and shows in plaintext."""
     if resource.type == FUNCTION:
         environment = resource.first("environment")

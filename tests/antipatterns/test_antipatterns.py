@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.policies.conftest import Analyze, Program, violations_of
+from tests.support.policy_pack import Analyze, Program, violations_of
 
 PROGRAMS = Path(__file__).parent / "programs"
 # program -> (the policy that catches it, the resource it names (None: the stack), its level)

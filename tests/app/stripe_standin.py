@@ -96,7 +96,7 @@ class StripeStandIn:
             queue = self._faults[endpoint]
             return queue.pop(0) if queue else None
 
-    def handle(self, method: str, path: str, headers: dict[str, str],  # noqa: PLR0911 - one answer per case
+    def handle(self, method: str, path: str, headers: dict[str, str],  # noqa: PLR0911, PLR0912 - one answer per case
                form: list[tuple[str, str]]) -> _Answer:
         if headers.get("authorization") != f"Bearer {self.api_key}":
             return _Answer(401, _error("invalid_request_error", "Invalid API Key provided"))

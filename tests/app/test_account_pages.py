@@ -1,4 +1,4 @@
-"""The sign-in pages (shop.accounts.pages) mounted in a small app, as the storefront mounts them:
+"""The sign-in pages (shop.accounts.pages) mounted in a small app, as the order service mounts them:
 CSRF-protected forms, the session cookie's attributes, the guest cart carried into the account."""
 
 from __future__ import annotations
@@ -156,3 +156,25 @@ def test_the_waf_rate_rule_covers_every_route_that_sends_a_link_or_signs_in(page
              if "POST" in getattr(route, "methods", set()) and "out" not in route.path
              and not route.path.endswith("/guest")]
     assert posts and all(any(path.startswith(prefix) for prefix in SIGN_IN_PATHS) for path in posts), posts
+
+
+def test_the_pages_are_where_the_infrastructure_routes_them_to_the_order_service(served: Any) -> None:
+    # GIVEN the paths the ALB and CloudFront send to the order service for the account pages
+    import httpx
+    from fastapi.routing import APIRoute
+
+    from components.defaults import ACCOUNT_PAGE_PATHS
+    from shop.accounts.pages import router
+
+    exact, prefix = ACCOUNT_PAGE_PATHS[0], ACCOUNT_PAGE_PATHS[1].removesuffix("*")
+    pages = [(method, route.path) for route in router.routes if isinstance(route, APIRoute)
+             for method in sorted(route.methods or ())]
+
+    # THEN every page is under them, and the order service answers every page (a form, or the
+    # refusal of a POST without its CSRF pair), none is missing
+    assert pages and all(path == exact or path.startswith(prefix) for _, path in pages)
+    with httpx.Client(base_url=served.url, timeout=10) as client:
+        for method, path in pages:
+            answer = client.request(method, path)
+            assert answer.status_code in (200, 403), (method, path, answer.status_code)
+            assert answer.headers["content-type"].startswith("text/html")

@@ -18,19 +18,6 @@ from tests.app.alb_standin import ALB_ARN, EDITORS, VIEWERS, AlbStandIn
 from tests.app.conftest import Aws, Db
 
 
-@pytest.fixture(scope="module")
-def alb_server() -> Iterator[AlbStandIn]:
-    stand_in = AlbStandIn().start()
-    yield stand_in
-    stand_in.stop()
-
-
-@pytest.fixture
-def alb(alb_server: AlbStandIn) -> AlbStandIn:
-    alb_server.key_requests.clear()
-    return alb_server
-
-
 @pytest.fixture
 def admin(runtime: Any, alb: AlbStandIn) -> Iterator[Any]:
     """The admin app as ECS runs it, with a verifier that fetches keys from the stand-in."""
@@ -174,13 +161,52 @@ def test_categories_are_edited_and_a_product_must_name_a_known_one(admin: Any, a
     editor = as_staff(alb.token())
     bad = admin.put("/admin/api/products/MUG-BLU", json={**MUG, "category": "kitchen", "version": 0},
                     headers=editor)
-    assert (bad.status_code, bad.json()["error"]) == (422, "unknown_category")
+    assert (bad.status_code, bad.json()["error"]) == (409, "unknown_category")  # valid, but not yet there
     category = admin.put("/admin/api/categories/kitchen", json={"name": "Kitchen"}, headers=editor)
     assert category.status_code == 200
     assert admin.put("/admin/api/products/MUG-BLU", json={**MUG, "category": "kitchen", "version": 0},
                      headers=editor).status_code == 201
     assert admin.get("/admin/api/categories", headers=editor).json() == {
         "categories": [{"slug": "kitchen", "name": "Kitchen"}]}
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("name", "Blue\u0000mug"),  # PostgreSQL's text cannot hold NUL (was a 500)
+    ("description", "\u0000"),
+    ("price_cents", 10**12),  # 13 digits: beyond any price, and what the card-data guard watches for
+    ("stock", 2**31),  # beyond the integer column (was a 500)
+    ("price_cents", 14.5),
+])
+def test_a_product_the_catalog_cannot_hold_is_422_naming_the_field(
+        admin: Any, alb: AlbStandIn, db: Db, field: str, value: Any) -> None:
+    response = admin.put("/admin/api/products/MUG-BLU", json={**MUG, field: value, "version": 0},
+                         headers=as_staff(alb.token()))
+    assert response.status_code == 422, response.text
+    assert [issue["loc"] for issue in response.json()["details"]] == [[field]]
+    assert db.rows("SELECT sku FROM products WHERE sku = 'MUG-BLU'") == []
+
+
+def test_a_whole_number_written_with_a_fraction_is_a_whole_number(admin: Any, alb: AlbStandIn) -> None:
+    # JSON has one number type: 1400.0 is an integer to JSON Schema, so to the service's OpenAPI document
+    response = admin.put("/admin/api/products/MUG-BLU", json={**MUG, "price_cents": 1400.0, "version": 0.0},
+                         headers=as_staff(alb.token()))
+    assert response.status_code == 201 and response.json()["price_cents"] == 1400
+
+
+def test_bad_parameters_and_unknown_addresses_get_the_services_own_errors(
+        admin: Any, alb: AlbStandIn) -> None:
+    editor = as_staff(alb.token())
+    # a page size out of range is refused (it was silently clamped), without echoing the input
+    for query in ("limit=0", "limit=201", "after=lower-case"):
+        response = admin.get(f"/admin/api/products?{query}", headers=editor)
+        assert response.status_code == 422 and response.json()["error"] == "invalid_request", query
+        assert all("input" not in issue for issue in response.json()["details"])
+    impossible = admin.get("/admin/api/products/not a sku", headers=editor)
+    assert impossible.status_code == 422 and impossible.json()["details"][0]["loc"] == ["path", "sku"]
+    unknown = admin.get("/admin/api/nothing-here", headers=editor)
+    assert unknown.status_code == 404 and unknown.json() == {"error": "not_found", "message": "Not Found"}
+    wrong_verb = admin.delete("/admin/api/categories", headers=editor)
+    assert wrong_verb.status_code == 405 and wrong_verb.json()["error"] == "method_not_allowed"
 
 
 def test_a_product_change_reaches_the_bus_as_product_updated(

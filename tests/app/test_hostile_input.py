@@ -2,16 +2,18 @@
 
 For each service of tests/app/services.py, hypothesis picks a route from the service's own OpenAPI
 document, a place in the request (a path parameter, a query parameter or its name, a header, a JSON
-body field at any depth or a key, a form field, a text body), a card number, the way it is written
+body field at any depth or a key, a form field, a multipart form field, as text or base64-encoded,
+a text body), a card number, the way it is written
 (grouping, separators, script of the digits, invisible characters, letters around it) and a further
 encoding (percent-encoding once or twice, HTML entities, JSON escapes). After each request:
 - the service refused it with 400 `card_data_refused`, naming the place and not echoing the number;
-- the number is nowhere: not in PostgreSQL, DynamoDB, a payment-provider request, or any line a
-  log handler wrote (uvicorn's access log included).
+- the number is nowhere: not in PostgreSQL, DynamoDB, Redis, a request to the search domain or the
+  payment provider, or any line a log handler wrote (uvicorn's access log included).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +23,7 @@ import httpx
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.app.conftest import ALICE, Served, Stores, WrittenLogs
+from tests.app.conftest import ALICE, ServiceUnderTest, Stores, WrittenLogs
 from tests.app.hostile import (
     DETERMINISTIC,
     ENCODINGS,
@@ -33,12 +35,12 @@ from tests.app.hostile import (
     json_escaped,
     written,
 )
-from tests.app.services import Service
 
 # Header values travel as bytes on one line: no line breaks or tabs.
 HEADER_TEXT = Alphabet(separators=tuple(s for s in SEPARATORS if s not in "\t\n"))
 METHODS = ("get", "put", "post", "delete", "patch")
-PLACES = ("path", "query", "query-name", "header", "json", "json-key", "form", "text")
+PLACES = ("path", "query", "query-name", "header", "json", "json-key", "form", "multipart", "text")
+BOUNDARY = "hostile-input-boundary"
 
 
 @dataclass
@@ -124,6 +126,14 @@ def hostile_requests(draw: st.DrawFn, schema: dict[str, Any], auth: dict[str, st
         request.content = urlencode({"note": text}).encode()
         request.headers["content-type"] = b"application/x-www-form-urlencoded"
         request.field_prefix = "body.note"
+    elif place == "multipart":
+        encoded_part = draw(st.booleans())
+        payload = base64.b64encode(text.encode()) if encoded_part else text.encode()
+        request.content = (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="note"\r\n'.encode()
+                           + (b"Content-Transfer-Encoding: base64\r\n" if encoded_part else b"")
+                           + b"\r\n" + payload + f"\r\n--{BOUNDARY}--\r\n".encode())
+        request.headers["content-type"] = f"multipart/form-data; boundary={BOUNDARY}".encode()
+        request.field_prefix = "body.note"
     else:
         request.content, request.headers["content-type"] = text.encode(), b"text/plain; charset=utf-8"
         request.field_prefix = "body"
@@ -143,12 +153,10 @@ def _escaped_json(node: Any) -> str:
 @DETERMINISTIC
 @given(data=st.data())
 def test_card_numbers_are_refused_everywhere_and_land_nowhere(
-        service: tuple[Service, Served], stores: Stores, written_logs: WrittenLogs,
-        data: st.DataObject) -> None:
-    spec, served = service
-    auth = spec.auth(served.runtime, ALICE) if spec.auth else {}
+        service: ServiceUnderTest, stores: Stores, written_logs: WrittenLogs, data: st.DataObject) -> None:
+    served = service.served
     # GIVEN a card number written and encoded somehow, in some place of a request to some route
-    pan, request = data.draw(hostile_requests(served.app.openapi(), auth))
+    pan, request = data.draw(hostile_requests(served.app.openapi(), service.signed_in(ALICE)))
     mark = written_logs.mark()
 
     # WHEN the client sends it
@@ -156,8 +164,9 @@ def test_card_numbers_are_refused_everywhere_and_land_nowhere(
         response = client.request(request.method, request.path, params=request.params,
                                   headers=request.headers, content=request.content)
 
-    # THEN the number is nowhere: response, databases, payment provider, logs
+    # THEN the number is nowhere: response, databases, cache, search, payment provider, logs
     assert found_in(pan, response=response.text, postgres=stores.postgres(), dynamodb=stores.dynamodb(),
+                    redis=stores.redis(), search=stores.search_domain(),
                     payment_provider=stores.payment_provider(), logs=written_logs.since(mark)) == []
     # AND it was refused, naming the place
     body = response.json()

@@ -11,9 +11,8 @@ import sys
 import textwrap
 
 from shop.logs import unredacted_handlers
-from tests.app.conftest import APP_CODE, Served, WrittenLogs
+from tests.app.conftest import APP_CODE, ServiceUnderTest, WrittenLogs
 from tests.app.hostile import visible_digits
-from tests.app.services import Service
 
 PAN = "4000056655665556"
 SPACED = "4000 0566 5566 5556"
@@ -27,7 +26,7 @@ def _ours(handlers: list[logging.Handler]) -> list[logging.Handler]:
 
 
 def test_every_log_handler_of_a_service_redacts_whoever_logs(
-        service: tuple[Service, Served], written_logs: WrittenLogs) -> None:
+        service: ServiceUnderTest, written_logs: WrittenLogs) -> None:
     # GIVEN a running service (its server configured its loggers, the app started)
     assert _ours(unredacted_handlers()) == []
     loggers = [logging.getLogger(), *(logger for logger in logging.root.manager.loggerDict.values()

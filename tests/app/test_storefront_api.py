@@ -119,16 +119,59 @@ def test_a_category_pages_through_its_active_products_and_past_the_end_is_empty(
     assert storefront.get("/categories/no-such").status_code == 404
 
 
+def _cursor_of(json_text: str) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(json_text.encode()).decode().rstrip("=")
+
+
 @pytest.mark.parametrize(("query", "named"), [
     ("limit=0", "limit"), ("limit=49", "limit"), ("limit=ten", "limit"), ("limit=-1", "limit"),
-    ("limit=%C2%B2", "limit"), ("after=not-a-cursor!", "after"), ("after=" + "A" * 600, "after"),
+    ("limit=%C2%B2", "limit"), ("limit=", "limit"), ("limit=" + "9" * 5000, "limit"),  # (was a 500)
+    ("after=not-a-cursor!", "after"),
+    ("after=" + "A" * 1700, "after"),
     ("after=WyJhIl0", "after"),  # valid base64 JSON, but not [name, sku]
+    # a position no product can have: text PostgreSQL cannot hold (was a 500: the query failed)
+    ("after=" + _cursor_of('["Red\\u0000cap","CAP-RED"]'), "after"),
+    ("after=" + _cursor_of('["\\ud800","CAP-RED"]'), "after"),
 ])
 def test_bad_listing_parameters_are_400_naming_the_parameter(storefront: Any, catalog: Catalog,
                                                              query: str, named: str) -> None:
     response = storefront.get(f"/catalog/categories/apparel/products?{query}")
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request" and response.json()["message"].startswith(named)
+
+
+def test_the_cursor_after_the_longest_name_leads_to_the_next_page(storefront: Any, catalog: Catalog) -> None:
+    # GIVEN products whose names are as long as names go, in characters that take the most room
+    from shop.events import MAX_NAME_CHARS
+
+    for index, char in enumerate(["\U0001f9e2", "\u00e9", "\x01"]):
+        catalog.put(f"HAT-{index}", char * MAX_NAME_CHARS, 1000, category="empty-shelf")
+    # WHEN a shopper pages through them one at a time
+    skus, after = [], ""
+    for _ in range(4):
+        response = storefront.get("/catalog/categories/empty-shelf/products",
+                                  params={"limit": 1, "after": after})
+        # THEN every cursor the storefront issued is one it takes back (it refused them past 512 chars)
+        assert response.status_code == 200, response.text
+        skus += [item["sku"] for item in response.json()["items"]]
+        after = response.json()["next_cursor"]
+        if after is None:
+            break
+    assert sorted(skus) == ["HAT-0", "HAT-1", "HAT-2"]
+
+
+def test_unknown_addresses_get_the_storefronts_own_404(storefront: Any, catalog: Catalog) -> None:
+    page = storefront.get("/no/such/page")
+    assert page.status_code == 404 and "text/html" in page.headers["content-type"]
+    assert "Back to the shop" in page.text
+    api = storefront.get("/catalog/no-such-thing")
+    assert api.status_code == 404
+    assert api.json() == {"error": "not_found", "message": "There is no such page."}
+    posted = storefront.post("/catalog/categories")
+    assert posted.status_code == 405 and posted.json()["error"] == "method_not_allowed"
+    assert posted.headers["allow"] == "GET"
 
 
 def test_a_changed_product_retires_cached_listing_pages(storefront: Any, storefront_runtime: Any,
@@ -173,8 +216,9 @@ def test_query_syntax_is_just_text(storefront: Any, storefront_runtime: Any, cat
 
 
 @pytest.mark.parametrize(("query", "named"), [
-    ("", "q"), ("q=", "q"), ("q=%20%20%09", "q"), ("q=" + "a" * 201, "q"), ("q=tee&page=0", "page"),
-    ("q=tee&page=x", "page"), ("q=tee&size=49", "size"), ("q=tee&page=10000", "page 10000"),
+    ("", "q"), ("q=", "q"), ("q=" + "a" * 201, "q"), ("q=tee&page=0", "page"),
+    ("q=tee&page=x", "page"), ("q=tee&size=49", "size"), ("q=tee&page=209", "page"), ("q=tee&page=", "page"),
+    ("q=tee&size=", "size"),
     ("q=tee&category=NOT%20A%20SLUG", "category"), ("q=%FF%FE", "the query string"),
     ("q=tee&" + "&".join(f"p{i}=1" for i in range(25)), "the query string"),
 ])
@@ -185,6 +229,37 @@ def test_bad_search_input_is_400_naming_the_problem(storefront: Any, catalog: Ca
     assert response.json()["message"].startswith(named), response.json()
     page = storefront.get(f"/search?{query}")
     assert page.status_code == 400 and "text/html" in page.headers["content-type"]
+
+
+@pytest.mark.parametrize("text", ["%20%20%09", "%E2%80%8B", "%00%01"])  # blanks, a zero-width space, controls
+def test_a_query_of_only_blanks_or_controls_finds_nothing(storefront: Any, catalog: Catalog,
+                                                          search_domain: StandIn, text: str) -> None:
+    body = storefront.get(f"/catalog/search?q={text}").json()
+    assert (body["q"], body["total"], body["items"], body["next_page"]) == ("", 0, [], None)
+    assert storefront.get(f"/search?q={text}").status_code == 200
+    assert not [r for r in search_domain.log if r.path.endswith("/_search")]  # nothing to ask
+
+
+def test_the_last_page_a_shopper_may_ask_for_is_within_the_search_window(
+        storefront: Any, storefront_runtime: Any, catalog: Catalog) -> None:
+    from shop.search.queries import MAX_PAGE, MAX_PAGE_SIZE, MAX_RESULT_WINDOW
+
+    _index(storefront_runtime, catalog.put("TEE-1", "Tee 1", 1000))
+    assert MAX_PAGE * MAX_PAGE_SIZE <= MAX_RESULT_WINDOW
+    response = storefront.get(f"/catalog/search?q=tee&page={MAX_PAGE}&size={MAX_PAGE_SIZE}")
+    assert response.status_code == 200 and response.json()["items"] == []
+
+
+def test_a_query_that_normalization_lengthens_is_searched_within_the_limit(
+        storefront: Any, catalog: Catalog, search_domain: StandIn, storefront_runtime: Any) -> None:
+    from shop.search.queries import MAX_QUERY_CHARS
+
+    _index(storefront_runtime, catalog.put("TEE-1", "Tee 1", 1000))
+    # GIVEN 200 characters that NFKC turns into 18 each (a ligature)
+    response = storefront.get("/catalog/search", params={"q": "\ufdfa" * MAX_QUERY_CHARS})
+    # THEN it is searched (it was a 400 for a query the shopper typed within the limit), cut to the limit
+    assert response.status_code == 200, response.text
+    assert len(response.json()["q"]) <= MAX_QUERY_CHARS
 
 
 def test_a_search_page_past_the_end_is_empty(storefront: Any, storefront_runtime: Any,

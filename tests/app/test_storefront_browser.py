@@ -84,7 +84,7 @@ def test_a_shopper_browses_searches_and_sees_the_cart(
         recommendation_document,
         upsert,
     )
-    from shop.storefront.cart import CART_COOKIE, SESSION_COOKIE
+    from shop.userstate import SESSION_COOKIE
 
     # GIVEN a catalog, indexed, with a bought-together list, and a shopper with a cart
     now = datetime.now(UTC)
@@ -95,8 +95,8 @@ def test_a_shopper_browses_searches_and_sees_the_cart(
         upsert(storefront_runtime.search, PRODUCTS, product_document(product, now))
     upsert(storefront_runtime.search, RECOMMENDATIONS,
            recommendation_document("TEE-BLK-M", 1, [("MUG-WHT", 4), ("CAP-RED", 2)], now))
-    token = storefront_runtime.sessions.create(ALICE)
     cart = storefront_runtime.carts.create(ALICE)
+    token = storefront_runtime.sessions.create(ALICE, cart_id=cart.cart_id)
     storefront_runtime.carts.set_quantity(cart.cart_id, ALICE, "TEE-BLK-M", 2)
     storefront_runtime.carts.set_quantity(cart.cart_id, ALICE, "MUG-WHT", 1)
 
@@ -123,9 +123,8 @@ def test_a_shopper_browses_searches_and_sees_the_cart(
     assert [a.text for a in browser.find_elements(By.CSS_SELECTOR, "a.product-link")] == ["Black tee, M"]
     _screenshot(browser, "search")
 
-    # AND opens the cart with the session and cart cookies
-    browser.add_cookie({"name": SESSION_COOKIE, "value": token, "path": "/"})
-    browser.add_cookie({"name": CART_COOKIE, "value": cart.cart_id, "path": "/"})
+    # AND opens the cart with the session cookie the account pages set (the session knows its cart)
+    browser.add_cookie({"name": SESSION_COOKIE, "value": token, "path": "/", "secure": True})
     browser.find_element(By.ID, "cart-link").click()
     lines = {row.get_attribute("data-sku"): row.text
              for row in browser.find_elements(By.CSS_SELECTOR, "tr.cart-line")}

@@ -50,7 +50,8 @@ def test_the_policy_benchmark_runs_end_to_end_on_a_tiny_stack() -> None:
     # AND the target compares the pack with the floor per resource
     [target] = section.targets
     assert target.goal == "<= 2x"
-    assert abs(float(target.measured.removesuffix("x")) - section.data["ratioToNoop"]["20"]) <= 0.005
+    # (the target shows 2 decimals of the recorded 3: at most half a hundredth apart, plus float error)
+    assert abs(float(target.measured.removesuffix("x")) - section.data["ratioToNoop"]["20"]) <= 0.005 + 1e-9
 
 
 def test_percentiles_are_observed_values_by_nearest_rank() -> None:

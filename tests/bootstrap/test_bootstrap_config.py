@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from offline.preview import run_preview
-from tests.bootstrap.conftest import BOOTSTRAP_DIR, BOOTSTRAP_STACK
+from tests.support.bootstrap import BOOTSTRAP_DIR, BOOTSTRAP_STACK
 
 
 def _error(**overrides: str) -> str | None:

@@ -6,7 +6,7 @@ import json
 
 from offline.engine import Snapshot
 from offline.preview import preview_of, run_preview
-from tests.bootstrap.conftest import BOOTSTRAP_DIR, BOOTSTRAP_STACK, documents, trust_subjects
+from tests.support.bootstrap import BOOTSTRAP_DIR, BOOTSTRAP_STACK, documents, trust_subjects
 
 
 def test_the_bootstrap_previews_clean_under_the_pack_with_its_policy_config(bootstrap: Snapshot,

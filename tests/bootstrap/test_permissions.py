@@ -13,7 +13,7 @@ from bootstrap.ci_access.permissions import StackInventory
 from offline import inventory
 from offline.engine import Snapshot
 from policies.guardrails.iam import is_write
-from tests.bootstrap.conftest import documents
+from tests.support.bootstrap import documents
 
 
 def _statements(docs: dict[str, dict[str, Any]], prefix: str) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ import pytest
 
 from bootstrap.ci_access import github
 from offline.engine import Snapshot
-from tests.bootstrap.conftest import WORKFLOWS_DIR, load_workflow, trust_subjects
+from tests.support.bootstrap import WORKFLOWS_DIR, load_workflow, trust_subjects
 
 CLOUD_ACTION = "./.github/actions/pulumi-cloud"
 REPOSITORY_KEY = "ecommerce-bootstrap:repository"

@@ -85,8 +85,8 @@ def test_snapshots_are_kept_and_prod_takes_a_final_one(prod: Snapshot,
 def test_only_the_app_and_lambda_tiers_reach_the_cache_in_the_isolated_subnets(prod: Snapshot) -> None:
     group = group_of(prod)
     (group_sg,) = group.inputs["securityGroupIds"]
-    rules = [r for r in prod.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-             if r.inputs["securityGroupId"] == group_sg]
+    rules = sorted((r for r in prod.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+                    if r.inputs["securityGroupId"] == group_sg), key=lambda r: r.name)  # client-0, client-1
     [lambda_group] = [g.outputs["id"] for g in prod.of_type("aws:ec2/securityGroup:SecurityGroup")
                       if g.name == "data-clients-lambda"]
     # the storefront reads, the cache-invalidator writes; the VPC has no other way in

@@ -10,7 +10,7 @@ from typing import Any
 from google.protobuf import json_format
 
 from offline.engine import Resource, Snapshot
-from tests.components.conftest import default_tags
+from tests.support.resources import default_tags
 
 CLUSTER = "aws:rds/cluster:Cluster"
 INSTANCE = "aws:rds/clusterInstance:ClusterInstance"

@@ -11,7 +11,7 @@ import pytest
 from components.config import ConfigError, parse_stack_config
 from components.day_one import DOC, Phase, manual_steps
 from offline.engine import PROJECT_DIR, Resource, Snapshot, stack_config
-from tests.conftest import WITH_ZONE
+from tests.support.stacks import WITH_ZONE
 
 ZONE = WITH_ZONE["ecommerce:hostedZoneId"]
 RECORD = "aws:route53/record:Record"

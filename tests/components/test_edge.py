@@ -8,7 +8,7 @@ import json
 import pytest
 from google.protobuf import json_format
 
-from components.defaults import ALB_OIDC_CALLBACK_PATH
+from components.defaults import ACCOUNT_PAGE_PATHS, ALB_OIDC_CALLBACK_PATH
 from components.edge import (
     ALL_VIEWER_EXCEPT_HOST_POLICY_ID,
     ALL_VIEWER_POLICY_ID,
@@ -157,6 +157,9 @@ def test_the_storefront_is_the_default_behaviour_and_every_app_path_is_uncached(
                      if p.outputs["id"] == default["cachePolicyId"]]
     assert storefront.inputs["defaultTtl"] == 0  # cached only when the origin says so
     assert behaviour(distribution, "/admin/*")["cachePolicyId"] == CACHING_DISABLED_POLICY_ID
+    # the account pages (the order service's) carry the session cookie: never cached
+    for path in ACCOUNT_PAGE_PATHS:
+        assert behaviour(distribution, path)["cachePolicyId"] == CACHING_DISABLED_POLICY_ID
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])

@@ -52,7 +52,7 @@ def test_bounces_and_complaints_go_to_an_encrypted_topic_only_ses_may_publish_to
     assert prod.outputs["emailFeedbackTopicArn"] == topic_arn
 
 
-def test_only_the_email_consumer_and_the_sign_in_services_may_send_and_only_as_the_shop(
+def test_only_the_email_consumer_and_the_order_service_may_send_and_only_as_the_shop(
         prod: Snapshot) -> None:
     [identity] = prod.of_type(IDENTITY)
     [config_set] = prod.of_type(CONFIG_SET)
@@ -63,9 +63,9 @@ def test_only_the_email_consumer_and_the_sign_in_services_may_send_and_only_as_t
             if any(a.startswith("ses:") for a in as_list(statement["Action"])):
                 senders[role_policy.inputs["role"]] = statement
     email_function = part(prod, "email", "aws:lambda/function:Function", "email")
-    # the order API and the storefront mail sign-in links (shop.accounts); the admin sends nothing
+    # the order API mails sign-in links (shop.accounts); the storefront and the admin send nothing
     sign_in_roles = {r.outputs["id"] for r in prod.of_type("aws:iam/role:Role")
-                     if r.name in ("web-order-api-task", "web-storefront-task")}
+                     if r.name == "web-order-api-task"}
     assert set(senders) == {role_policy_of(prod, email_function).inputs["role"], *sign_in_roles}
     for send in senders.values():
         assert set(as_list(send["Action"])) <= {"ses:SendEmail", "ses:SendTemplatedEmail",

@@ -15,7 +15,7 @@ from components.config import ConfigError, parse_stack_config
 from components.images import APP_CODE_DIR, CONTEXT_TAG_PATTERN, context_files, context_tag
 from components.web import DeploymentRolledBack, deployed_task_definition
 from offline.engine import UNKNOWN, Resource, Snapshot, stack_config
-from tests.conftest import PREBUILT_DIGEST
+from tests.support.stacks import PREBUILT_DIGEST
 
 IMAGE = "docker-build:index:Image"
 TASK = "aws:ecs/taskDefinition:TaskDefinition"

@@ -18,8 +18,8 @@ from components.stack import TRIGGER_TAG
 from offline import diagram
 from offline.analyzer import POLICY_PACK_DIR, PolicyPackProcess
 from offline.engine import ProgramError, Resource, Snapshot, run_program, stack_config
-from tests.components.conftest import default_tags, taggable
 from tests.components.data_programs import database_args
+from tests.support.resources import default_tags, taggable
 
 PRIMARY, SECONDARY = "us-east-1", "eu-central-1"
 SECONDARY_CERTIFICATE = ("arn:aws:acm:eu-central-1:123456789012:certificate/"

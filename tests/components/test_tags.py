@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from offline.engine import Snapshot
-from tests.components.conftest import default_tags, taggable
+from tests.support.resources import default_tags, taggable
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])

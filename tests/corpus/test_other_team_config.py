@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from offline.engine import PROJECT_DIR
-from tests.policies.conftest import Analyze, Program, violations_of
+from tests.support.policy_pack import Analyze, Program, violations_of
 
 EXAMPLE = json.loads((PROJECT_DIR / "docs" / "policy-config.example.json").read_text())
 PROGRAMS = Path(__file__).parent / "programs"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.policies.conftest import Analyze, Program
+from tests.support.policy_pack import Analyze, Program
 
 PROGRAMS = sorted((Path(__file__).parent / "programs").glob("*.py"))
 # the stack config a program reads (`pulumi config set --secret` in a real project)

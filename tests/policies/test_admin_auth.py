@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.policies.conftest import Analyze, Program, the_violation, violations_of
+from tests.support.policy_pack import Analyze, Program, the_violation, violations_of
 
 POLICY = "alb-admin-require-authentication"
 

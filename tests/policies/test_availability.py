@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.policies.conftest import Analyze, Program, the_violation, violations_of
+from tests.support.policy_pack import Analyze, Program, the_violation, violations_of
 
 POLICIES = ("rds-instance-require-multi-az", "database-cluster-require-multi-az", "cache-require-multi-az",
             "opensearch-domain-require-zone-awareness", "db-subnet-group-require-multi-az")

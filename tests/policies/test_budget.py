@@ -7,7 +7,7 @@ from offline.cost import estimate_snapshot
 from offline.engine import Snapshot
 from policies.guardrails.budget import DEFAULT_BUDGET_USD
 from policies.guardrails.cost import money, short_type
-from tests.policies.conftest import Analyze, Program, the_violation, violations_of
+from tests.support.policy_pack import Analyze, Program, the_violation, violations_of
 
 POLICY = "stack-monthly-budget"
 # Three NAT gateways: about $110 a month of hours, public IPv4 and processing at the fallback rate.

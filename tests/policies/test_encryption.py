@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.policies.conftest import Analyze, Program, the_violation, violations_of
+from tests.support.policy_pack import Analyze, Program, the_violation, violations_of
 
 POLICIES = ("storage-require-encryption-at-rest", "alb-listener-require-tls",
             "cloudfront-distribution-require-tls", "datastore-require-encryption-in-transit")

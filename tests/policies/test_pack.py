@@ -13,7 +13,7 @@ import pytest
 
 from offline.analyzer import POLICY_PACK_DIR, PolicyPackError, PolicyPackProcess
 from offline.engine import PROJECT_DIR
-from tests.policies.conftest import Analyze, PackPool, Program, the_violation, violations_of
+from tests.support.policy_pack import Analyze, PackPool, Program, the_violation, violations_of
 
 # The levels agreed for these policies (a policy added later keeps its own; every one has a level).
 MANDATORY = {

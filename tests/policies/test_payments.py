@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.policies.conftest import Analyze, Program, the_violation, violations_of
+from tests.support.policy_pack import Analyze, Program, the_violation, violations_of
 
 POLICY = "payment-work-require-synchronous"
 HINTS = ("payment-request-events-disallow", "payment-request-queues-disallow")

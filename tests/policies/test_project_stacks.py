@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from offline.engine import Snapshot
-from tests.policies.conftest import Analyze
+from tests.support.policy_pack import Analyze
 
 
 @pytest.mark.parametrize("stack", ["prod", "prod_preview", "staging", "staging_preview"])

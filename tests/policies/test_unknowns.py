@@ -3,7 +3,7 @@ from what is known, or reports at its own level that the answer waits for a comp
 
 from __future__ import annotations
 
-from tests.policies.conftest import Analyze, Program, the_violation, violations_of
+from tests.support.policy_pack import Analyze, Program, the_violation, violations_of
 
 COMPUTED_FAILOVER = '''
 key = aws.kms.Key("cache")

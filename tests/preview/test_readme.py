@@ -57,5 +57,6 @@ def test_the_sample_keeps_a_whole_consumer_and_never_cuts_an_output_in_two(prod_
 def test_make_docs_regenerates_everything_generated() -> None:
     makefile = (PROJECT_DIR / "Makefile").read_text()
     target = makefile.split("\ndocs:", 1)[1].split("\n\n", 1)[0]
-    for module in ("offline.readme", "offline.diagram", "offline.inventory", "offline.policy_docs"):
+    for module in ("offline.readme", "offline.diagram", "offline.inventory", "offline.policy_docs",
+                   "offline.cost_doc"):
         assert f"-m {module}" in target

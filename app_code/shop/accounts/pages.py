@@ -1,4 +1,4 @@
-"""The sign-in pages (HTML forms): an APIRouter the storefront includes (`app.include_router(router)`).
+"""The sign-in pages (HTML forms): an APIRouter the order service serves (docs/accounts.md).
 
     GET  /account/sign-in            the form: an email address (sign-in and sign-up are one step)
     GET  /account/sign-up            the same form, worded for a new shopper

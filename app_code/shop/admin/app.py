@@ -15,6 +15,9 @@ editor also changes (403 otherwise).
   PUT  /admin/api/categories/{slug}         create or rename one
   POST /admin/api/imports[?dry_run=true]    a CSV file (text/csv): all rows or none (422 lists each problem)
   GET  /admin/import, POST /admin/import    the same import as an HTML form, for a browser
+
+Every answer but the import form's pages is JSON; errors are `{"error", "message"}` (shop.api_schema,
+which also declares the OpenAPI document the schema fuzzing holds the service to).
 """
 
 from __future__ import annotations
@@ -22,19 +25,21 @@ from __future__ import annotations
 import html
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from email.parser import BytesParser
-from email.policy import HTTP
 from typing import Annotated, Any
 
 import psycopg
 from aws_lambda_powertools import Logger
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request, Security
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.security import APIKeyHeader
 from psycopg_pool import PoolTimeout
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.exceptions import HTTPException
 
+from shop import multipart
 from shop.accounts import csrf
-from shop.admin.catalog import Catalog, ProductEdit, StaleVersion, UnknownCategory, UnknownProduct
+from shop.admin.catalog import MAX_PAGE, Catalog, ProductEdit, StaleVersion, UnknownCategory, UnknownProduct
 from shop.admin.identity import (
     OIDC_DATA_HEADER,
     AlbTokenVerifier,
@@ -45,11 +50,25 @@ from shop.admin.identity import (
     region_keys_url,
 )
 from shop.admin.importer import MAX_BYTES, Importer, ImportRejected, ImportResult, as_dict
-from shop.events import CategorySlug, Currency, ProductSnapshot, Sku
+from shop.api_schema import WholeNumber, error_responses, json_body, page_responses, text_body
+from shop.catalog import Category
+from shop.events import (
+    MAX_NUMBER,
+    SKU_PATTERN,
+    CategoryName,
+    CategorySlug,
+    Currency,
+    Price,
+    ProductDescription,
+    ProductName,
+    ProductSnapshot,
+    Sku,
+    Stock,
+)
 from shop.logs import install_redaction
 from shop.runtime import Runtime
 from shop.settings import Settings
-from shop.web_guard import GuardRequests, without_input
+from shop.web_guard import GUARD_RESPONSES, GuardRequests, without_input
 
 SETTINGS = Settings.from_env()
 logger = Logger(service="admin")
@@ -73,18 +92,74 @@ class _Body(BaseModel):
 
 
 class ProductIn(_Body):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    description: Annotated[str, StringConstraints(max_length=5000)] = ""
+    name: ProductName
+    description: ProductDescription = ""
     category: CategorySlug | None = None
-    price_cents: int = Field(ge=0)
+    price_cents: Annotated[Price, WholeNumber]
     currency: Currency
-    stock: int = Field(ge=0)
+    stock: Annotated[Stock, WholeNumber]
     active: bool
-    version: int = Field(ge=0, description="The version you read; 0 creates a new product.")
+    version: Annotated[int, WholeNumber] = Field(ge=0, le=MAX_NUMBER,
+                                                 description="The version you read; 0 creates a new product.")
 
 
 class CategoryIn(_Body):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    name: CategoryName
+
+
+# What the routes answer, for the OpenAPI document.
+class MeOut(BaseModel):
+    subject: str
+    email: str
+    roles: list[str]
+
+
+class ProductsOut(BaseModel):
+    products: list[ProductSnapshot]
+    next_after: str | None = Field(description="Pass as `after` for the next page; null on the last.")
+
+
+class AuditEntryOut(BaseModel):
+    version: int
+    actor: str
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any]
+    changed_at: str
+
+
+class AuditOut(BaseModel):
+    sku: str
+    changes: list[AuditEntryOut]
+
+
+class CategoriesOut(BaseModel):
+    categories: list[Category]
+
+
+class CategorySavedOut(BaseModel):
+    slug: str
+    name: str
+    changed: bool
+
+
+class ImportOut(BaseModel):
+    import_id: str | None = Field(description="null for a dry run")
+    rows: int
+    created: int
+    updated: int
+    unchanged: int
+    dry_run: bool
+
+
+CSV_FILE = {"type": "string", "description": "A catalog file: UTF-8 CSV with a header line (docs/admin.md)"}
+IMPORT_FORM = {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"], "additionalProperties": False,
+    "properties": {csrf.CSRF_FIELD: {"type": "string", "description": "The form's token (and its cookie)"},
+                   "file": {"type": "string", "format": "binary"}}}}}
+# The token is checked by `staff` (auto_error=False leaves every answer to it); declared here so the
+# OpenAPI document says which routes need it.
+STAFF_TOKEN = [Security(APIKeyHeader(name=OIDC_DATA_HEADER, auto_error=False))]
 
 
 class ApiError(Exception):
@@ -141,7 +216,8 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None,
         finally:
             runtime.close()
 
-    app = FastAPI(title="admin", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="admin", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
+                  responses=GUARD_RESPONSES)
     app.add_middleware(GuardRequests, max_body_bytes=MAX_BYTES + 64 * 1024)
 
     def catalog(request: Request) -> Catalog:
@@ -172,27 +248,47 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None,
         return JSONResponse({"error": "service_unavailable", "message": "try again shortly"},
                             status_code=503, headers={"Retry-After": "1"})
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"error": "invalid_request", "message": "the request failed validation",
+                             "details": without_input(list(error.errors()))}, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def no_route(_: Request, error: HTTPException) -> JSONResponse:
+        """An unknown path or method: the service's own error body, not the framework's."""
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        return JSONResponse({"error": code, "message": str(error.detail)}, status_code=error.status_code,
+                            headers=error.headers)
+
     @app.get("/admin/health")
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/admin/api/me")
+    @app.get("/admin/api/me", response_model=MeOut, dependencies=STAFF_TOKEN, responses=error_responses(401))
     def me(who: Anyone) -> dict[str, Any]:
         return {"subject": who.subject, "email": who.email, "roles": sorted(who.roles)}
 
-    @app.get("/admin/api/products")
-    def products(request: Request, _: Viewer, after: str = "", limit: int = 50) -> dict[str, Any]:
+    @app.get("/admin/api/products", response_model=ProductsOut, dependencies=STAFF_TOKEN,
+             responses=error_responses(401, 403, 422, 503))
+    def products(request: Request, _: Viewer,
+                 after: Annotated[str, Query(pattern="^$|" + SKU_PATTERN,
+                                             description="The last SKU of the previous page")] = "",
+                 limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50) -> dict[str, Any]:
         page = catalog(request).page(after=after, limit=limit)
         return {"products": [_product(p) for p in page], "next_after": page[-1].sku if page else None}
 
-    @app.get("/admin/api/products/{sku}")
+    @app.get("/admin/api/products/{sku}", response_model=ProductSnapshot, dependencies=STAFF_TOKEN,
+             responses=error_responses(401, 403, 404, 422, 503))
     def product(sku: Sku, request: Request, _: Viewer) -> dict[str, Any]:
         found = catalog(request).get(sku)
         if found is None:
             raise ApiError(404, "product_not_found", f"no product {sku}")
         return _product(found)
 
-    @app.put("/admin/api/products/{sku}")
+    @app.put("/admin/api/products/{sku}", dependencies=STAFF_TOKEN, openapi_extra=json_body(ProductIn),
+             responses={200: {"model": ProductSnapshot, "description": "Saved (or unchanged)"},
+                        201: {"model": ProductSnapshot, "description": "Created"},
+                        **error_responses(401, 403, 404, 409, 422, 503)})
     async def save_product(sku: Sku, request: Request, who: Editor) -> JSONResponse:
         body: ProductIn = parse(await request.body(), ProductIn)
         edit = ProductEdit(sku=sku, name=body.name, description=body.description, category=body.category,
@@ -207,29 +303,35 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None,
         except UnknownProduct as error:
             raise ApiError(404, "product_not_found",
                            f"no product {sku}: send version 0 to create it") from error
-        except UnknownCategory as error:
-            raise ApiError(422, "unknown_category",
+        except UnknownCategory as error:  # valid, but the catalog lacks it: a conflict with its state
+            raise ApiError(409, "unknown_category",
                            f"no category {body.category}: create it first") from error
         status = 201 if changed and body.version == 0 else 200
         return JSONResponse(_product(saved), status_code=status)
 
-    @app.get("/admin/api/products/{sku}/audit")
+    @app.get("/admin/api/products/{sku}/audit", response_model=AuditOut, dependencies=STAFF_TOKEN,
+             responses=error_responses(401, 403, 422, 503))
     def audit(sku: Sku, request: Request, _: Viewer) -> dict[str, Any]:
         rows = catalog(request).audit(sku)
         return {"sku": sku, "changes": [{**row, "changed_at": row["changed_at"].isoformat()} for row in rows]}
 
-    @app.get("/admin/api/categories")
+    @app.get("/admin/api/categories", response_model=CategoriesOut, dependencies=STAFF_TOKEN,
+             responses=error_responses(401, 403, 503))
     def categories(request: Request, _: Viewer) -> dict[str, Any]:
         return {"categories": catalog(request).categories()}
 
-    @app.put("/admin/api/categories/{slug}")
+    @app.put("/admin/api/categories/{slug}", response_model=CategorySavedOut, dependencies=STAFF_TOKEN,
+             openapi_extra=json_body(CategoryIn), responses=error_responses(401, 403, 422, 503))
     async def save_category(slug: CategorySlug, request: Request, who: Editor) -> dict[str, Any]:
         body: CategoryIn = parse(await request.body(), CategoryIn)
         changed = catalog(request).save_category(slug, body.name)
         logger.info("category saved", actor=who.actor, slug=slug, changed=changed)
         return {"slug": slug, "name": body.name, "changed": changed}
 
-    @app.post("/admin/api/imports")
+    @app.post("/admin/api/imports", dependencies=STAFF_TOKEN, openapi_extra=text_body("text/csv", CSV_FILE),
+              responses={200: {"model": ImportOut, "description": "A dry run: what the file would do"},
+                         201: {"model": ImportOut, "description": "Imported"},
+                         **error_responses(401, 403, 422, 503)})
     async def import_csv(request: Request, who: Editor, dry_run: bool = False) -> JSONResponse:
         try:
             result = import_result(request, await request.body(), who, source="api", dry_run=dry_run)
@@ -241,13 +343,16 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None,
         return JSONResponse({**as_dict(result), "dry_run": dry_run}, status_code=200 if dry_run else 201)
 
     # -- the same import for a browser: an HTML form ---------------------------------------------
-    @app.get(IMPORT_PAGE)
+    @app.get(IMPORT_PAGE, response_class=HTMLResponse, dependencies=STAFF_TOKEN,
+             responses=page_responses(json=(401, 403)))
     def import_page(request: Request, who: Editor) -> HTMLResponse:
         return _import_page(request, who, "")
 
-    @app.post(IMPORT_PAGE)
+    @app.post(IMPORT_PAGE, response_class=HTMLResponse, dependencies=STAFF_TOKEN,
+              openapi_extra={"requestBody": {"required": True, "content": IMPORT_FORM}},
+              responses=page_responses(403, 422, json=(401, 403, 503)))
     async def import_form(request: Request, who: Editor) -> Response:
-        fields = _multipart(request.headers.get("content-type", ""), await request.body())
+        fields = multipart.form_fields(request.headers.get("content-type", ""), await request.body())
         if not csrf.is_valid(request, (fields.get(csrf.CSRF_FIELD) or b"").decode("ascii", "replace")):
             return _import_page(request, who, "<p role=alert>The form expired: submit it again.</p>",
                                 status=403)
@@ -276,22 +381,6 @@ def _import_page(request: Request, who: Staff, message: str, *, status: int = 20
     csrf.set_cookie(response, token)
     return response
 
-
-def _multipart(content_type: str, body: bytes) -> dict[str, bytes]:
-    """The fields of a multipart/form-data body (the standard library's MIME parser; no extra package)."""
-    if not content_type.lower().startswith("multipart/form-data"):
-        return {}
-    message = BytesParser(policy=HTTP).parsebytes(
-        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
-    fields: dict[str, bytes] = {}
-    if not message.is_multipart():
-        return fields
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True)
-        if isinstance(name, str) and isinstance(payload, bytes):
-            fields[name] = payload
-    return fields
 
 
 app = create_app()

@@ -23,7 +23,7 @@ ALTER TABLE customers
 -- One account per address whatever its case (sign-in stores addresses in lower case).
 CREATE UNIQUE INDEX customers_email_lower ON customers (lower(email));
 
--- The order API (JSON routes) and the storefront (the sign-in pages it serves) both sign shoppers in.
-GRANT SELECT, INSERT ON customers TO order_api, storefront;
-GRANT UPDATE (cart_id, last_signed_in_at) ON customers TO order_api, storefront;
-GRANT SELECT, INSERT, UPDATE, DELETE ON sign_in_links TO order_api, storefront;
+-- The order API signs shoppers in (its JSON routes and the account pages it serves).
+GRANT SELECT, INSERT ON customers TO order_api;
+GRANT UPDATE (cart_id, last_signed_in_at) ON customers TO order_api;
+GRANT SELECT, INSERT, UPDATE, DELETE ON sign_in_links TO order_api;

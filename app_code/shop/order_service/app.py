@@ -7,6 +7,8 @@ Routes (all JSON, behind the ALB's /api/*):
   PUT  /api/carts/{cart_id}/items/{sku}    set a line's quantity (0 removes it)
   POST /api/checkout                       price, charge, place the order (see docs/checkout.md)
   /api/sign-in-links, /api/sessions...     accounts and sessions (shop.accounts.api, docs/accounts.md)
+and the account pages (HTML forms, shop.accounts.pages) at /account and /account/*, which the ALB
+routes here.
 The caller authenticates with `Authorization: Bearer <session token>`; a guest session may fill
 carts, only a signed-in customer may check out.
 """
@@ -28,6 +30,7 @@ from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
 from shop.accounts import api as accounts_api
+from shop.accounts import pages as accounts_pages
 from shop.api_schema import error_responses, json_body
 from shop.checkout import CartAsRead, CheckoutError, CheckoutRequest
 from shop.logs import install_redaction
@@ -135,6 +138,7 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None) -> FastAPI:
                   responses=GUARD_RESPONSES)
     app.add_middleware(GuardRequests)
     app.include_router(accounts_api.router)
+    app.include_router(accounts_pages.router)
 
     def runtime_of(request: Request) -> Runtime:
         return request.app.state.runtime

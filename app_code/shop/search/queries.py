@@ -3,8 +3,10 @@
 Shopper input never reaches a query parser: the text goes into a `multi_match` query, which
 analyzes it as plain text (no operators, no field syntax, no wildcards), so `AND (`, `name:*` or
 `\\"` are just words to look for, and nothing a shopper types can make the query fail to parse. The
-input is bounded before it is sent (`SearchRequest.parse`): a query that is empty or too long, a
-page past OpenSearch's result window, an unknown category: a `BadSearch` that names the problem.
+input is bounded before it is sent (`SearchRequest.parse`): a query that is missing or too long, a
+page or size out of range, a category that is not a slug: a `BadSearch` that names the problem.
+Every page the bounds allow lies within OpenSearch's result window. A query that normalization
+leaves empty (only blanks or control characters) is valid and finds nothing.
 """
 
 from __future__ import annotations
@@ -17,14 +19,16 @@ from typing import Any
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import NotFoundError
 
-from shop.events import ProductSnapshot
+from shop.events import CATEGORY_SLUG_PATTERN, ProductSnapshot
 from shop.search.indexes import PRODUCTS, RECOMMENDATIONS
 
 MAX_QUERY_CHARS = 200
 MAX_PAGE_SIZE = 48
 DEFAULT_PAGE_SIZE = 24
 MAX_RESULT_WINDOW = 10_000  # OpenSearch's index.max_result_window default: from + size beyond it fails
-_CATEGORY = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+MAX_PAGE = MAX_RESULT_WINDOW // MAX_PAGE_SIZE
+"""The last page a shopper can ask for, at any page size: page x size stays within the window."""
+_CATEGORY = re.compile(CATEGORY_SLUG_PATTERN)
 _FIELDS = ["name^3", "description"]
 _SOURCE = ["sku", "name", "description", "category", "price_cents", "currency", "stock", "active",
            "version"]
@@ -44,18 +48,16 @@ class SearchRequest:
     @classmethod
     def parse(cls, q: str | None, *, category: str | None = None, page: str | int | None = None,
               size: str | int | None = None) -> SearchRequest:
-        text = normalize(q or "")
-        if not text:
+        if not q:
             raise BadSearch("q is required: the words to search for")
-        if len(text) > MAX_QUERY_CHARS:
-            raise BadSearch(f"q is {len(text)} characters long; at most {MAX_QUERY_CHARS} are allowed")
+        if len(q) > MAX_QUERY_CHARS:
+            raise BadSearch(f"q is {len(q)} characters long; at most {MAX_QUERY_CHARS} are allowed")
         if category is not None and category != "" and not _CATEGORY.match(category):
             raise BadSearch("category must be a category slug (lowercase letters, digits and dashes)")
-        number = _integer("page", page, 1, 1, MAX_RESULT_WINDOW)
+        number = _integer("page", page, 1, 1, MAX_PAGE)
         count = _integer("size", size, DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-        if number * count > MAX_RESULT_WINDOW:
-            raise BadSearch(f"page {number} of {count} results is beyond the first {MAX_RESULT_WINDOW} "
-                            "results search can page through: refine the query")
+        # (NFKC may lengthen text, e.g. a ligature: the query stays as long as the limit allows)
+        text = normalize(q)[:MAX_QUERY_CHARS].strip()
         return cls(text=text, category=category or None, page=number, size=count)
 
     def body(self) -> dict[str, Any]:
@@ -83,7 +85,7 @@ def normalize(text: str) -> str:
 
 
 def _integer(name: str, value: str | int | None, default: int, low: int, high: int) -> int:
-    if value is None or value == "":
+    if value is None:  # (given but empty is not a number)
         return default
     if isinstance(value, str):
         if not value.isascii() or not value.isdigit() or len(value) > 6:
@@ -102,7 +104,7 @@ class SearchPage:
 
     @property
     def has_next(self) -> bool:
-        return self.request.page * self.request.size < min(self.total, MAX_RESULT_WINDOW)
+        return self.request.page < MAX_PAGE and self.request.page * self.request.size < self.total
 
 
 def search_products(client: OpenSearch, request: SearchRequest) -> SearchPage:

@@ -17,6 +17,8 @@ The same data as JSON (for the browser's scripts and other clients):
 Reads go to the cache, then the Aurora reader (PGHOST is the proxy's read-only endpoint), and
 search to OpenSearch (docs/storefront.md). Bad input answers 400 with a message that names the
 parameter and the rule; an unknown SKU or category 404; a page past the end is an empty page.
+Pages answer errors with an error page, the JSON API (and the guard) with JSON; the OpenAPI
+document (shop.api_schema) declares both, and the parameters that the routes parse themselves.
 """
 
 from __future__ import annotations
@@ -24,27 +26,42 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
-from typing import Any
+from pathlib import Path as FilePath
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 import psycopg
 from aws_lambda_powertools import Logger
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from psycopg_pool import PoolTimeout
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
 
-from shop.catalog import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, BadCursor, CatalogReader, Cursor
+from shop.api_schema import error_responses, page_responses, query_parameters, without_framework_validation
+from shop.catalog import (
+    CURSOR_FORMAT,
+    DEFAULT_PAGE_SIZE,
+    MAX_CURSOR_CHARS,
+    MAX_PAGE_SIZE,
+    BadCursor,
+    CatalogReader,
+    Category,
+    Cursor,
+    ListingPage,
+)
+from shop.events import CATEGORY_SLUG_PATTERN, SKU_PATTERN, ProductSnapshot
 from shop.logs import install_redaction
 from shop.money import money
 from shop.runtime import Runtime
+from shop.search import queries
 from shop.search.queries import BadSearch, SearchRequest
 from shop.settings import Settings
 from shop.storefront.cart import CartView, cart_view
 from shop.storefront.metrics import ReadMetrics
 from shop.storefront.service import SearchUnavailable, Storefront
-from shop.web_guard import GuardRequests
+from shop.web_guard import GUARD_RESPONSES, GuardRequests
 
 SETTINGS = Settings.from_env()
 logger = Logger(service="storefront")
@@ -54,9 +71,56 @@ CATALOG_CACHE_CONTROL = "public, max-age=60"
 """Catalog pages and JSON are the same for everyone: the CDN and browsers may keep them a minute."""
 PRIVATE = "private, no-store"
 MAX_QUERY_FIELDS = 20
-TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")),
+TEMPLATES = Environment(loader=FileSystemLoader(FilePath(__file__).with_name("templates")),
                         autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
 TEMPLATES.filters["money"] = lambda product: money(product.price_cents, product.currency)
+
+
+# Path parameters: the document states their form; the storefront answers anything else with 404
+# (no such product or category), which the document declares, rather than a validation error.
+SkuPath = Annotated[str, Path(json_schema_extra={"pattern": SKU_PATTERN}, description="A product's SKU")]
+SlugPath = Annotated[str, Path(json_schema_extra={"pattern": CATEGORY_SLUG_PATTERN},
+                               description="A category's slug")]
+
+
+# The query parameters the routes parse themselves (`query_params` and the functions below), as the
+# OpenAPI document declares them.
+class ListingQuery(BaseModel):
+    after: str = Field("", max_length=MAX_CURSOR_CHARS, json_schema_extra={"format": CURSOR_FORMAT},
+                       description="The `next_cursor` of the previous page (opaque); none for the first")
+    limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+
+
+class SearchQuery(BaseModel):
+    q: str = Field(min_length=1, max_length=queries.MAX_QUERY_CHARS,
+                   description="The words to look for (blanks and control characters alone find nothing)")
+    category: str = Field("", pattern=f"^$|{CATEGORY_SLUG_PATTERN}", description="Only this category")
+    page: int = Field(1, ge=1, le=queries.MAX_PAGE)
+    size: int = Field(queries.DEFAULT_PAGE_SIZE, ge=1, le=queries.MAX_PAGE_SIZE)
+
+
+# What the JSON API answers, for the OpenAPI document (the routes write the JSON themselves).
+class CategoriesOut(BaseModel):
+    categories: list[Category]
+
+
+class BoughtTogetherOut(BaseModel):
+    sku: str
+    items: list[ProductSnapshot]
+
+
+class SearchOut(BaseModel):
+    q: str
+    category: str | None
+    page: int
+    size: int
+    total: int
+    next_page: int | None
+    items: list[ProductSnapshot]
+
+
+def _json_answer(model: type[BaseModel], description: str, *errors: int) -> dict[int | str, dict[str, Any]]:
+    return {200: {"model": model, "description": description}, **error_responses(*errors)}
 
 
 class BadRequest(ValueError):
@@ -83,10 +147,11 @@ def query_params(request: Request) -> dict[str, str]:
 
 
 def _limit(params: dict[str, str]) -> int:
-    text = params.get("limit", "")
-    if not text:
+    text = params.get("limit")
+    if text is None:
         return DEFAULT_PAGE_SIZE
-    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_PAGE_SIZE):
+    # (length first: int() refuses more than 4300 digits with a ValueError)
+    if not (text.isascii() and text.isdigit() and len(text) <= 6 and 1 <= int(text) <= MAX_PAGE_SIZE):
         raise BadRequest(f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}")
     return int(text)
 
@@ -139,8 +204,10 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None) -> FastAPI:
             metrics.stop()
             runtime.close()
 
-    app = FastAPI(title="storefront", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="storefront", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
+                  responses=GUARD_RESPONSES)
     app.add_middleware(GuardRequests)
+    without_framework_validation(app)  # every route parses its own input
 
     def shop(request: Request) -> Storefront:
         return request.app.state.storefront
@@ -167,6 +234,14 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None) -> FastAPI:
     async def not_found(request: Request, error: NotFound) -> Response:
         return failure(request, 404, error.code, error.message)
 
+    @app.exception_handler(HTTPException)
+    async def no_route(request: Request, error: HTTPException) -> Response:
+        """An unknown path or method: the storefront's own error page (or JSON), not the framework's."""
+        code, message = {404: ("not_found", "There is no such page."),
+                         405: ("method_not_allowed", "The shop only serves GET here.")}.get(
+            error.status_code, ("http_error", str(error.detail)))
+        return failure(request, error.status_code, code, message, dict(error.headers or {}))
+
     @app.exception_handler(SearchUnavailable)
     async def search_unavailable(request: Request, error: SearchUnavailable) -> Response:
         logger.warning("search unavailable", error=str(error)[:300])
@@ -185,29 +260,31 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/catalog/categories")
+    @app.get("/catalog/categories", responses=_json_answer(CategoriesOut, "The categories", 400, 503))
     def api_categories(request: Request) -> Response:
         query_params(request)
         return _json({"categories": [c.model_dump() for c in shop(request).categories()]})
 
-    @app.get("/catalog/categories/{slug}/products")
-    def api_listing(slug: str, request: Request) -> Response:
+    @app.get("/catalog/categories/{slug}/products", openapi_extra=query_parameters(ListingQuery),
+             responses=_json_answer(ListingPage, "A page of the category's products", 400, 404, 503))
+    def api_listing(slug: SlugPath, request: Request) -> Response:
         params = query_params(request)
         payload = shop(request).listing_json(slug, after=_cursor(params), limit=_limit(params))
         if payload is None:
             raise NotFound("category_not_found", "no category with this slug")
         return _raw_json(payload)
 
-    @app.get("/catalog/products/{sku}")
-    def api_product(sku: str, request: Request) -> Response:
+    @app.get("/catalog/products/{sku}", responses=_json_answer(ProductSnapshot, "The product", 400, 404, 503))
+    def api_product(sku: SkuPath, request: Request) -> Response:
         query_params(request)
         payload = shop(request).product_json(sku)
         if payload is None:
             raise NotFound("product_not_found", "no product with this SKU")
         return _raw_json(payload)
 
-    @app.get("/catalog/products/{sku}/bought-together")
-    def api_bought_together(sku: str, request: Request) -> Response:
+    @app.get("/catalog/products/{sku}/bought-together",
+             responses=_json_answer(BoughtTogetherOut, "Best first", 400, 404, 503))
+    def api_bought_together(sku: SkuPath, request: Request) -> Response:
         query_params(request)
         storefront = shop(request)
         if storefront.product_json(sku) is None:
@@ -215,7 +292,8 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None) -> FastAPI:
         items = storefront.bought_together(sku)
         return _json({"sku": sku, "items": [p.model_dump(mode="json") for p in items]})
 
-    @app.get("/catalog/search")
+    @app.get("/catalog/search", openapi_extra=query_parameters(SearchQuery),
+             responses=_json_answer(SearchOut, "A page of results", 400, 503))
     def api_search(request: Request) -> Response:
         search = _search_request(query_params(request))
         page = shop(request).search_products(search)
@@ -224,14 +302,15 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None) -> FastAPI:
                       "items": [p.model_dump(mode="json") for p in page.items]})
 
     # -- pages -------------------------------------------------------------------------------------
-    @app.get("/")
+    @app.get("/", response_class=HTMLResponse, responses=page_responses(400, 503))
     def home(request: Request) -> Response:
         query_params(request)
         categories = shop(request).categories()
         return _page("home.html", title="Shop", categories=categories)
 
-    @app.get("/categories/{slug}")
-    def category_page(slug: str, request: Request) -> Response:
+    @app.get("/categories/{slug}", response_class=HTMLResponse, openapi_extra=query_parameters(ListingQuery),
+             responses=page_responses(400, 404, 503))
+    def category_page(slug: SlugPath, request: Request) -> Response:
         params = query_params(request)
         storefront = shop(request)
         listing = storefront.listing(slug, after=_cursor(params), limit=_limit(params))
@@ -240,8 +319,8 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None) -> FastAPI:
         return _page("category.html", title=listing.category.name, listing=listing,
                      categories=storefront.categories())
 
-    @app.get("/products/{sku}")
-    def product_page(sku: str, request: Request) -> Response:
+    @app.get("/products/{sku}", response_class=HTMLResponse, responses=page_responses(400, 404, 503))
+    def product_page(sku: SkuPath, request: Request) -> Response:
         query_params(request)
         storefront = shop(request)
         product = storefront.product(sku)
@@ -250,7 +329,8 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None) -> FastAPI:
         return _page("product.html", title=product.name, product=product,
                      together=storefront.bought_together(sku), categories=storefront.categories())
 
-    @app.get("/search")
+    @app.get("/search", response_class=HTMLResponse, openapi_extra=query_parameters(SearchQuery),
+             responses=page_responses(400, 503))
     def search_page(request: Request) -> Response:
         params = query_params(request)
         storefront = shop(request)
@@ -259,7 +339,7 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None) -> FastAPI:
         return _page("search.html", title=f"Search: {search.text}", search=search, page=page,
                      categories=storefront.categories())
 
-    @app.get("/cart")
+    @app.get("/cart", response_class=HTMLResponse, responses=page_responses(400, 503))
     def cart_page(request: Request) -> Response:
         query_params(request)
         storefront = shop(request)

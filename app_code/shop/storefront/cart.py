@@ -1,17 +1,16 @@
 """The cart page's data: the shopper's open cart, priced from the catalog the storefront reads.
 
-Who the shopper is comes from the session cookie (the order API's bearer token, `SessionStore`),
-which cart from the cart cookie; a cart is shown only to its owner and only while it is open.
-Lines whose product is unknown or no longer sold are shown as unavailable and left out of the
+The shopper is the session in the session cookie (`shop.userstate.SESSION_COOKIE`, set by the account
+pages of the order service or by a client that holds the bearer token), and the cart is that
+session's current cart (`Session.cart_id`, which the order API keeps when it creates a cart and
+which sign-in carries into the account). A cart is shown only to its owner and only while it is
+open. Lines whose product is unknown or no longer sold are shown as unavailable and left out of the
 totals. Prices here are what the catalog says now; checkout prices the cart again.
-
-The order API issues both values today as JSON; the cookie names live here, in one place.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -20,15 +19,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from shop.events import ProductSnapshot
 from shop.money import money
-from shop.userstate import quantities
+from shop.userstate import SESSION_COOKIE, quantities
 
 if TYPE_CHECKING:
     from shop.runtime import Runtime
     from shop.storefront.service import Storefront
 
-SESSION_COOKIE = "shop_session"
-CART_COOKIE = "shop_cart"
-_CART_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 logger = logging.getLogger("shop.storefront")
 
 
@@ -46,27 +42,24 @@ class CartLine:
 @dataclass(frozen=True)
 class CartView:
     status: str
-    """`open`, `empty` (no cart), `signed-out` (no valid session) or `unavailable` (a store failed)."""
+    """`open`, `empty` (no cart), `no-session` (no valid session) or `unavailable` (a store failed)."""
     lines: tuple[CartLine, ...] = ()
     totals: tuple[str, ...] = field(default=())
 
 
-def cart_view(runtime: Runtime, storefront: Storefront,  # noqa: PLR0911 - one answer per reason
-              cookies: Mapping[str, str]) -> CartView:
-    token, cart_id = cookies.get(SESSION_COOKIE, ""), cookies.get(CART_COOKIE, "")
+def cart_view(runtime: Runtime, storefront: Storefront, cookies: Mapping[str, str]) -> CartView:
+    token = cookies.get(SESSION_COOKIE, "")
     if not token:
-        return CartView("signed-out")
+        return CartView("no-session")
     try:
-        customer = runtime.sessions.customer_for(token)
-        if customer is None:
-            return CartView("signed-out")
-        if not _CART_ID.match(cart_id):
-            return CartView("empty")
-        cart = runtime.carts.get(cart_id)
+        session = runtime.sessions.session(token)
+        if session is None:
+            return CartView("no-session")
+        cart = runtime.carts.get(session.cart_id) if session.cart_id else None
     except (BotoCoreError, ClientError) as error:
         logger.warning("cart page: session or cart store failed (%s)", type(error).__name__)
         return CartView("unavailable")
-    if cart is None or cart.customer_id != customer or cart.status != "open" or not cart.items:
+    if cart is None or cart.customer_id != session.customer_id or cart.status != "open" or not cart.items:
         return CartView("empty")
     try:
         wanted = quantities(cart)

@@ -22,13 +22,13 @@ from opensearchpy.exceptions import NotFoundError, OpenSearchException
 
 from shop.cache import Entry, ReadCache
 from shop.catalog import CatalogReader, Category, Cursor, ListingPage
-from shop.events import ProductSnapshot
+from shop.events import CATEGORY_SLUG_PATTERN, SKU_PATTERN, ProductSnapshot
 from shop.search.queries import SearchPage, SearchRequest, bought_together, search_products
 from shop.storefront.metrics import ReadMetrics
 
 logger = logging.getLogger("shop.storefront")
-_SKU = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,63}$")  # the contract's Sku (shop.events)
-_CATEGORY = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_SKU = re.compile(SKU_PATTERN)
+_CATEGORY = re.compile(CATEGORY_SLUG_PATTERN)
 
 
 class SearchUnavailable(RuntimeError):
@@ -97,6 +97,8 @@ class Storefront:
 
     # -- search --------------------------------------------------------------------------------
     def search_products(self, request: SearchRequest) -> SearchPage:
+        if not request.text:  # only blanks or control characters: nothing to look for, nothing found
+            return SearchPage(request=request, total=0, items=())
         client = self._search_client()
         started = time.perf_counter()
         try:

@@ -1,4 +1,5 @@
-"""The policy pack under test, started once per session the way the CLI starts it.
+"""A pytest plugin (tests/conftest.py loads it): the policy pack under test, started once per
+session the way the CLI starts it.
 
 `analyze(snapshot, policy_config=None)` sends a snapshot through the pack's Analyzer gRPC service
 (Analyze per resource, then AnalyzeStack) and returns the report. One pack process serves every

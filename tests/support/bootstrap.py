@@ -1,4 +1,5 @@
-"""Fixtures for bootstrap/: its program under the mock engine, its policy config, the workflows."""
+"""A pytest plugin (tests/conftest.py loads it): bootstrap/'s program under the mock engine, its
+policy config, the workflows; and the helpers its tests import."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Helpers for asserting on the program's resources."""
+"""Helpers for asserting on the program's resources (plain functions: import them)."""
 
 from __future__ import annotations
 

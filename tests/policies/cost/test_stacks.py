@@ -1,6 +1,7 @@
-"""The cost estimate (docs/cost.md): every billable resource type of the stacks is priced from the
-dated price table or listed free, the estimate is split per tier and per Region, traffic comes from
-config, and the second Region multiplies prod by 1.4x to 1.9x."""
+"""The cost estimate of this project's stacks (docs/cost.md): every billable resource type is priced
+from the dated price table or listed free, the estimate is split per tier and per Region, traffic
+comes from what the resources state (`usage:*` tags the program sets from its config), and the
+second Region multiplies prod by 1.4x to 1.9x."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import re
 
 import pytest
 
-from components.config import load_schema
 from offline.cost import (
     MULTI_REGION_OVERRIDES,
     Comparison,
@@ -25,7 +25,6 @@ from policies.guardrails.cost import (
     GLOBAL,
     PRICERS,
     PRICES_FILE,
-    USAGE_KEYS,
     Estimate,
     PriceTable,
     estimate,
@@ -39,19 +38,13 @@ TIERS = {"security", "network", "edge", "web", "data", "events", "observability"
 
 
 @pytest.fixture(scope="module")
-def multi_region() -> Snapshot:
-    """Prod with the second Region on: one run for the module."""
-    return run_program("prod", overrides=MULTI_REGION_OVERRIDES)
-
-
-@pytest.fixture(scope="module")
 def prod_cost(prod: Snapshot) -> Estimate:
     return estimate_snapshot(prod)
 
 
 @pytest.fixture(scope="module")
-def multi_region_cost(multi_region: Snapshot) -> Estimate:
-    return estimate_snapshot(multi_region)
+def multi_region_cost(prod_multi_region: Snapshot) -> Estimate:
+    return estimate_snapshot(prod_multi_region)
 
 
 def lines_of(cost: Estimate, name: str, type_: str, region: str | None = None) -> list:
@@ -63,7 +56,7 @@ def lines_of(cost: Estimate, name: str, type_: str, region: str | None = None) -
 # Coverage: a new billable type cannot slip in unpriced
 
 
-@pytest.mark.parametrize("stack", ["prod", "staging", "multi_region"])
+@pytest.mark.parametrize("stack", ["prod", "staging", "prod_multi_region"])
 def test_every_resource_type_of_the_stacks_is_priced_or_listed_free(stack: str,
                                                                     request: pytest.FixtureRequest) -> None:
     # GIVEN a stack as the program registers it (prod, staging, prod with the second Region)
@@ -75,7 +68,7 @@ def test_every_resource_type_of_the_stacks_is_priced_or_listed_free(stack: str,
     # THEN every AWS resource type is priced or explicitly free, and every resource got a price
     types = {r.type for r in snapshot.custom()}
     unknown = sorted(t for t in types if t not in PRICERS and t not in TABLE.free)
-    assert unknown == [], f"price these types in cost.py PRICERS or list them free in prices.json: {unknown}"
+    assert unknown == [], f"price these types in cost/pricers/ or list them free in prices.json: {unknown}"
     assert [(u.name, u.type, u.reason) for u in cost.unpriced] == []
     assert cost.notes == () or all("is not in the price table" not in n for n in cost.notes)
 
@@ -87,7 +80,7 @@ def test_a_new_type_without_a_price_is_reported_not_ignored(prod: Snapshot) -> N
                 provider={"region": PRIMARY})
 
     # WHEN it is estimated
-    cost = estimate([*resources_of(prod), stray], config=prod.config)
+    cost = estimate([*resources_of(prod), stray], region=PRIMARY)
 
     # THEN it is listed as unpriced, with what to do, and the rest is still priced
     [unpriced] = cost.unpriced
@@ -154,8 +147,8 @@ def test_capacity_is_priced_from_what_the_resources_declare(prod: Snapshot, prod
 
 
 def test_traffic_scales_request_charges_not_capacity(prod: Snapshot, prod_cost: Estimate) -> None:
-    # GIVEN prod's resources, WHEN the stack config says twice the traffic arrives
-    doubled = estimate(resources_of(prod), config={**prod.config, "ecommerce:usageTrafficPercent": "200"})
+    # GIVEN prod, WHEN its stack config says twice the traffic arrives (its services state it)
+    doubled = estimate_snapshot(run_program("prod", overrides={"ecommerce:usageTrafficPercent": 200}))
 
     # THEN CloudFront requests double, while the NAT gateways' and Aurora instances' hours do not
     def quantity(cost: Estimate, item: str, type_: str) -> float:
@@ -166,13 +159,8 @@ def test_traffic_scales_request_charges_not_capacity(prod: Snapshot, prod_cost: 
     hours = ("NAT gateway-hours", "aws:ec2/natGateway:NatGateway")
     assert quantity(doubled, *hours) == quantity(prod_cost, *hours)
     assert doubled.total > prod_cost.total
-
-
-def test_the_usage_defaults_are_pulumi_yamls() -> None:
-    # The pack cannot import the project: its defaults must equal the declared ones.
-    schema = load_schema()
-    assert {key: schema[key]["default"] for key in USAGE_KEYS} == \
-        {key: default for key, (_attribute, default) in USAGE_KEYS.items()}
+    # and scaling the snapshot's stated traffic (docs/cost.md's sensitivity) prices the same stack
+    assert estimate_snapshot(prod, traffic=2.0).total == pytest.approx(doubled.total)
 
 
 def test_preview_and_update_estimate_the_same_but_for_trace_sampling(
@@ -196,7 +184,7 @@ def test_staging_costs_less_than_prod(staging: Snapshot, prod_cost: Estimate) ->
 def test_a_region_missing_from_the_table_is_priced_at_the_fallback_and_says_so() -> None:
     nat = Res(type="aws:ec2/natGateway:NatGateway", name="nat", urn="urn:pulumi:x::ecommerce::"
               "aws:ec2/natGateway:NatGateway::nat", props={}, provider={"region": "ap-southeast-2"})
-    cost = estimate([nat], config={"aws:region": "ap-southeast-2"})
+    cost = estimate([nat], region="ap-southeast-2")
     assert {line.price_column for line in cost.lines} == {TABLE.fallback_region}
     assert cost.notes == ("ap-southeast-2 is not in the price table: priced at us-east-1 rates",)
 
