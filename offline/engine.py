@@ -11,9 +11,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import copy
+import functools
 import hashlib
 import json
 import logging
+import math
 import re
 import runpy
 import sys
@@ -55,7 +58,7 @@ def stack_config(stack: str, project_dir: Path = PROJECT_DIR,
     Returns the config map (full keys such as `ecommerce:azCount`) and the secret keys.
     Secure values cannot be decrypted offline; they become a placeholder that is kept secret.
     """
-    project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
+    project = _project_file(project_dir)
     stack_file = project_dir / f"Pulumi.{stack}.yaml"
     if not stack_file.is_file():
         raise ProgramError(f"{stack_file.name} does not exist: stacks here are "
@@ -91,7 +94,18 @@ def stack_config(stack: str, project_dir: Path = PROJECT_DIR,
 
 def project_name(project_dir: Path = PROJECT_DIR) -> str:
     """The `name` in the folder's Pulumi.yaml: the config namespace and the URNs' project."""
-    return str((yaml.safe_load((project_dir / "Pulumi.yaml").read_text()) or {}).get("name") or PROJECT)
+    return str((_project_file(project_dir) or {}).get("name") or PROJECT)
+
+
+def _project_file(project_dir: Path) -> Any:
+    """The folder's Pulumi.yaml as `yaml.safe_load` reads it, parsed once for each content it has
+    (a run reads it several times; each caller gets its own copy)."""
+    return copy.deepcopy(_parse_project_file((project_dir / "Pulumi.yaml").read_text()))
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_project_file(text: str) -> Any:
+    return yaml.safe_load(text)
 
 
 def available_stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
@@ -469,15 +483,25 @@ def source_location(request: Any, project_dir: Path) -> SourceLocation | None:
     the resource's constructor itself; a later frame of its `stackTrace` when a library did)."""
     positions = [request.sourcePosition, *(frame.pc for frame in request.stackTrace.frames)]
     for position in positions:
-        if not position.uri.startswith("file://") or position.line <= 0:
+        if position.line <= 0:
             continue
-        path = Path(urllib.parse.unquote(urllib.parse.urlparse(position.uri).path))
-        if path == _THIS_FILE or not path.is_relative_to(project_dir):
-            continue
-        relative = path.relative_to(project_dir)
-        if not _NOT_THE_PROGRAM.intersection(relative.parts):
-            return SourceLocation(relative.as_posix(), position.line)
+        path = _program_path(position.uri, project_dir)
+        if path is not None:
+            return SourceLocation(path, position.line)
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _program_path(uri: str, project_dir: Path) -> str | None:
+    """The project-relative POSIX path of a `file://` URI in the program's own files, else None
+    (a few dozen files register every resource: each is looked at once)."""
+    if not uri.startswith("file://"):
+        return None
+    path = Path(urllib.parse.unquote(urllib.parse.urlparse(uri).path))
+    if path == _THIS_FILE or not path.is_relative_to(project_dir):
+        return None
+    relative = path.relative_to(project_dir)
+    return None if _NOT_THE_PROGRAM.intersection(relative.parts) else relative.as_posix()
 
 
 SECRET_VALUE_INVOKE = "aws:secretsmanager/getSecretVersion:getSecretVersion"
@@ -530,18 +554,28 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
 
 def plain(struct: struct_pb2.Struct) -> dict[str, Any]:
-    """A Struct as plain Python: secrets unwrapped, unknowns left as UNKNOWN."""
-    return _unwrap(json_format.MessageToDict(struct))
+    """A Struct as plain Python: secrets unwrapped, unknowns left as UNKNOWN.
+
+    What `json_format.MessageToDict` makes of it (numbers as floats, an unset value as None), with
+    each secret replaced by its value, in one pass (this runs twice for every registration)."""
+    return {key: _value(value) for key, value in struct.fields.items()}
 
 
-def _unwrap(value: Any) -> Any:
-    if isinstance(value, dict):
-        if value.get(_SIG_KEY) == _SECRET_SIG:
-            return _unwrap(value.get("value"))
-        return {k: _unwrap(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_unwrap(v) for v in value]
-    return value
+_SCALARS = frozenset({"string_value", "bool_value", "number_value"})
+
+
+def _value(value: struct_pb2.Value) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "struct_value":
+        fields = value.struct_value.fields
+        if _SIG_KEY in fields and _value(fields[_SIG_KEY]) == _SECRET_SIG:
+            return _value(fields["value"]) if "value" in fields else None
+        return {key: _value(item) for key, item in fields.items()}
+    if kind == "list_value":
+        return [_value(item) for item in value.list_value.values]
+    if kind == "number_value" and not math.isfinite(value.number_value):
+        return json_format.MessageToDict(value)  # refused with json_format's own error
+    return getattr(value, kind) if kind in _SCALARS else None  # null_value, or no kind set
 
 
 # ----------------------------------------------------------------------------------------------

@@ -14,17 +14,27 @@ policy pack failed (one line on stderr, no traceback).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
 import sys
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from offline.cost import CostReport, cost_report
-from offline.engine import PROJECT, PROJECT_DIR, ProgramError, Snapshot, run_program
+from offline.engine import (
+    PROJECT,
+    PROJECT_DIR,
+    ProgramError,
+    Snapshot,
+    project_name,
+    run_program,
+    stack_config,
+)
 from offline.render import (
     PolicyInfo,
     PolicyOutcome,
@@ -52,17 +62,29 @@ def run_preview(stack: str, *, policies: bool = True, policy_config: Mapping[str
     flipped to show the multiplier (None: only when the stack has multiRegion on).
     """
     started = time.perf_counter()
+    pack: _EarlyPack | None = None
     try:
+        if policies:  # as the engine does, the pack starts before the program runs, beside it
+            config, _ = stack_config(stack, project_dir, overrides)
+            pack = _EarlyPack(pack_dir, stack=stack, config=config, policy_config=policy_config or {},
+                              project=project_name(project_dir))
         snapshot = run_program(stack, preview=True, overrides=overrides,
                                program=project_dir / "__main__.py", project_dir=project_dir)
     except ProgramError as error:
+        if pack is not None:
+            pack.stop()
         return PreviewResult(stack=stack, snapshot=None, policies=None, error=str(error),
                              timings={"programSeconds": time.perf_counter() - started})
     compare = cost_compare if cost_compare is not None else \
         snapshot.config.get(f"{PROJECT}:multiRegion") == "true"
-    cost = cost_report(snapshot, compare=compare, project_dir=project_dir, overrides=overrides)
-    result = preview_of(snapshot, policies=policies, policy_config=policy_config, pack_dir=pack_dir,
-                        timings={"programSeconds": time.perf_counter() - started}, cost=cost)
+    try:
+        cost = cost_report(snapshot, compare=compare, project_dir=project_dir, overrides=overrides)
+        result = preview_of(snapshot, policies=policies, policy_config=policy_config, pack_dir=pack_dir,
+                            timings={"programSeconds": time.perf_counter() - started}, cost=cost,
+                            started_pack=pack)
+    finally:
+        if pack is not None:
+            pack.stop()
     if project_dir.resolve() != PROJECT_DIR.resolve():  # another program: its steps are unknown
         return result
     return with_manual_steps(result, snapshot)
@@ -80,8 +102,11 @@ def with_manual_steps(result: PreviewResult, snapshot: Snapshot) -> PreviewResul
 def preview_of(snapshot: Snapshot, *, policies: bool = True,
                policy_config: Mapping[str, Any] | None = None, pack_dir: Path = DEFAULT_PACK,
                timings: Mapping[str, float] | None = None,
-               cost: CostReport | None = None) -> PreviewResult:
-    """The preview of a recorded snapshot: the pack's verdict on it, unless `policies` is false."""
+               cost: CostReport | None = None, started_pack: _EarlyPack | None = None) -> PreviewResult:
+    """The preview of a recorded snapshot: the pack's verdict on it, unless `policies` is false.
+
+    `started_pack`: the pack already started for this snapshot's stack, config and policy config
+    (`run_preview` starts it beside the program); otherwise it is started here."""
     times = dict(timings or {})
     cost = cost if cost is not None else cost_report(snapshot)
     if not policies:
@@ -89,7 +114,7 @@ def preview_of(snapshot: Snapshot, *, policies: bool = True,
                              policies_skipped=True, timings=times, cost=cost)
     started = time.perf_counter()
     try:
-        outcome: PolicyOutcome | None = analyze(snapshot, pack_dir, policy_config or {})
+        outcome: PolicyOutcome | None = analyze(snapshot, pack_dir, policy_config or {}, started_pack)
         error = None
     except PolicyPackError as failure:
         outcome, error = None, f"policy pack {pack_dir.name}: {failure}"
@@ -98,14 +123,20 @@ def preview_of(snapshot: Snapshot, *, policies: bool = True,
                          timings=times, cost=cost)
 
 
-def analyze(snapshot: Snapshot, pack_dir: Path, config: Mapping[str, Any]) -> PolicyOutcome:
-    """Start the pack as the engine does, send it the snapshot, and read back its verdict."""
+def analyze(snapshot: Snapshot, pack_dir: Path, config: Mapping[str, Any],
+            started: _EarlyPack | None = None) -> PolicyOutcome:
+    """Start the pack as the engine does (or take the one `started`), send it the snapshot, and read
+    back its verdict."""
     from offline import analyzer
 
     try:
-        with analyzer.PolicyPackProcess.for_snapshot(snapshot, pack_dir,
-                                                     policy_config=dict(config)) as pack:
-            report = pack.analyze(snapshot)
+        if started is not None:
+            with started.ready() as pack:
+                report = pack.analyze(snapshot)
+        else:
+            with analyzer.PolicyPackProcess.for_snapshot(snapshot, pack_dir,
+                                                         policy_config=dict(config)) as pack:
+                report = pack.analyze(snapshot)
     except analyzer.PolicyPackError as error:
         raise PolicyPackError(str(error)) from None
     return PolicyOutcome(
@@ -116,6 +147,41 @@ def analyze(snapshot: Snapshot, pack_dir: Path, config: Mapping[str, Any]) -> Po
         violations=tuple(Violation(policy=v.policy, level=v.level, message=v.message, urn=v.urn,
                                    pack=v.pack, pack_version=v.version, description=v.description)
                          for v in report.violations))
+
+
+class _EarlyPack:
+    """The policy pack, started in a thread of its own while the program runs."""
+
+    def __init__(self, pack_dir: Path, *, stack: str, config: Mapping[str, str],
+                 policy_config: Mapping[str, Any], project: str) -> None:
+        from offline import analyzer
+
+        self._process = analyzer.PolicyPackProcess(pack_dir, stack=stack, preview=True, config=config,
+                                                   policy_config=dict(policy_config), project=project)
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._start, name="policy-pack-start", daemon=True)
+        self._thread.start()
+
+    def _start(self) -> None:
+        try:
+            self._process.start()
+        except BaseException as failure:  # raised where the pack is used, as if started there
+            self._failure = failure
+
+    @contextlib.contextmanager
+    def ready(self) -> Iterator[Any]:
+        """The started pack, stopped on exit; or the error that starting it raised."""
+        self._thread.join()
+        if self._failure is not None:
+            raise self._failure
+        try:
+            yield self._process
+        finally:
+            self._process.stop()
+
+    def stop(self) -> None:
+        self._thread.join()
+        self._process.stop()
 
 
 def _location(pack_dir: Path) -> str:

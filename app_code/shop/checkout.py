@@ -27,7 +27,7 @@ from psycopg.types.json import Jsonb
 from shop.db import Connection, Database
 from shop.events import ORDER_PLACED, SOURCES, event_id_for, order_placed_detail, rfc3339
 from shop.payments import PaymentGateway, PaymentResult, PaymentStatus, PaymentUnavailable, provider_key
-from shop.userstate import CartNotFound, CartStore, quantities
+from shop.userstate import Cart, CartNotFound, CartStore, quantities
 
 logger = logging.getLogger("shop.checkout")
 Clock = Callable[[], datetime]
@@ -53,6 +53,13 @@ class CheckoutRequest:
     payment_method: str
     idempotency_key: str
     shipping: dict[str, str]
+
+
+@dataclass(frozen=True)
+class CartAsRead:
+    """The request's cart as the caller already read it (None: absent or expired), to save a read."""
+
+    cart: Cart | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,7 +108,10 @@ class CheckoutService:
 
     # --- the request path -----------------------------------------------------------------------
 
-    def checkout(self, request: CheckoutRequest, customer_id: str) -> CheckoutResult:
+    def checkout(self, request: CheckoutRequest, customer_id: str, *,
+                 cart: CartAsRead | None = None) -> CheckoutResult:
+        """Place the order (or answer what this key settled on). `cart`: the request's cart, if the
+        caller read it already (the order service reads it with the session); else it is read here."""
         fingerprint = _fingerprint(request, customer_id)
         with self._db.connection() as conn:
             if not self._try_lock(conn, request.idempotency_key):
@@ -109,7 +119,7 @@ class CheckoutService:
                                     "a checkout with this idempotency key is in progress; retry shortly",
                                     retry_after=1)
             try:
-                result = self._checkout_locked(conn, request, customer_id, fingerprint)
+                result = self._checkout_locked(conn, request, customer_id, fingerprint, cart)
             finally:
                 self._unlock(conn, request.idempotency_key)
         if result.status == 201 and result.published:
@@ -117,7 +127,7 @@ class CheckoutService:
         return result
 
     def _checkout_locked(self, conn: Connection, request: CheckoutRequest, customer_id: str,
-                         fingerprint: str) -> CheckoutResult:
+                         fingerprint: str, cart: CartAsRead | None) -> CheckoutResult:
         row = conn.execute("SELECT * FROM checkouts WHERE idempotency_key = %s",
                            (request.idempotency_key,)).fetchone()
         if row is not None:
@@ -128,12 +138,12 @@ class CheckoutService:
                 return CheckoutResult(status=row["response_status"], body=row["response_body"])
             checkout = _Checkout.from_row(row)
         else:
-            checkout = self._start(conn, request, customer_id, fingerprint)
+            checkout = self._start(conn, request, customer_id, fingerprint,
+                                   cart.cart if cart else self._carts.get(request.cart_id))
         return self._pay_and_place(conn, checkout, payment_method=request.payment_method)
 
     def _start(self, conn: Connection, request: CheckoutRequest, customer_id: str,
-               fingerprint: str) -> _Checkout:
-        cart = self._carts.get(request.cart_id)
+               fingerprint: str, cart: Cart | None) -> _Checkout:
         if cart is None or cart.customer_id != customer_id:
             raise CheckoutError(404, CartNotFound.code, CartNotFound.message)
         if cart.status != "open":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -102,3 +103,50 @@ class OutboxRelay:
                 logger.warning("EventBridge refused %d of %d entries; they stay queued",
                                len(refused), len(rows))
         return len(rows), RelayReport(published=len(accepted), failed=len(refused))
+
+
+class AfterCommitPublisher:
+    """Publishes outbox rows right after the commits that wrote them, batching what piles up.
+
+    Every request that commits an event hands its ids to `publish`. One caller at a time does the
+    publishing; ids handed over while it runs are added to its next round (the relay sends up to
+    MAX_ENTRIES_PER_PUT per PutEvents), and the other callers return at once. A lone request
+    publishes its own event before `publish` returns, as before; under load a burst of orders
+    costs a few PutEvents calls and relay transactions instead of one of each per order.
+
+    At least once as ever: an id whose round fails stays unpublished in the outbox, and the
+    scheduled relay publishes it within a minute.
+    """
+
+    def __init__(self, relay: OutboxRelay) -> None:
+        self._relay = relay
+        self._lock = threading.Lock()
+        self._pending: list[uuid.UUID] = []
+        self._running = False
+
+    def publish(self, event_ids: Sequence[uuid.UUID]) -> None:
+        with self._lock:
+            self._pending.extend(event_ids)
+            if self._running:
+                return  # the caller publishing now takes these in its next round
+            self._running = True
+        try:
+            while batch := self._take():
+                try:
+                    self._relay.publish(batch)
+                except Exception:  # the scheduled relay publishes them within a minute
+                    logger.warning("immediate publish of %d event(s) failed; the scheduled relay will "
+                                   "publish", len(batch), exc_info=True)
+        except BaseException:
+            with self._lock:
+                self._running = False
+            raise
+
+    def _take(self) -> list[uuid.UUID]:
+        """The ids handed over so far; none means this caller's turn ends (decided under the lock, so
+        that an id handed over meanwhile is never left without a publisher)."""
+        with self._lock:
+            batch, self._pending = self._pending, []
+            if not batch:
+                self._running = False
+            return batch

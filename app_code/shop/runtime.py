@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # imported where used, so a consumer's cold start never loads
     from shop.accounts.service import AccountService
     from shop.cache import ReadCache
     from shop.checkout import CheckoutService
-    from shop.outbox import OutboxRelay
+    from shop.outbox import AfterCommitPublisher, OutboxRelay
     from shop.payments import PaymentGateway
 
 
@@ -101,6 +101,13 @@ class Runtime:
         from shop.outbox import OutboxRelay
 
         return OutboxRelay(self.db, self.events, self.settings.require("event_bus_name"))
+
+    @cached_property
+    def publisher(self) -> AfterCommitPublisher:
+        """The order service's publishing right after a commit (one per process: it batches)."""
+        from shop.outbox import AfterCommitPublisher
+
+        return AfterCommitPublisher(self.relay)
 
     @cached_property
     def checkout(self) -> CheckoutService:

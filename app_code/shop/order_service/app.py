@@ -32,11 +32,11 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from shop.accounts import api as accounts_api
 from shop.accounts import pages as accounts_pages
 from shop.api_schema import error_responses, json_body
-from shop.checkout import CheckoutError, CheckoutRequest
+from shop.checkout import CartAsRead, CheckoutError, CheckoutRequest
 from shop.logs import install_redaction
 from shop.runtime import Runtime
 from shop.settings import Settings
-from shop.userstate import MAX_QUANTITY, Cart, CartConflict, CartNotFound, Session
+from shop.userstate import MAX_QUANTITY, Cart, CartConflict, CartNotFound, Session, session_and_cart
 from shop.web_guard import GUARD_RESPONSES, GuardRequests, without_input
 
 SETTINGS = Settings.from_env()
@@ -221,16 +221,29 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None) -> FastAPI:
               responses={201: {"model": OrderOut, "description": "Order placed (or this key's replay)"},
                          **error_responses(401, 402, 403, 404, 409, 422, 503)})
     def checkout(request: Request, background: BackgroundTasks, raw: RawBody) -> JSONResponse:
-        _, session = session_of(request)
+        runtime = runtime_of(request)
+        token = accounts_api.bearer(request)
+        try:
+            body: CheckoutIn | None = parse(raw, CheckoutIn)
+            invalid: Exception | None = None
+        except (ApiError, RequestValidationError) as error:  # answered after the session's checks
+            body, invalid = None, error
+        # The session and the cart in one DynamoDB call when both are known (shop.userstate)
+        if token and body is not None:
+            session, cart = session_and_cart(runtime.sessions, runtime.carts, token, body.cart_id)
+        else:
+            session, cart = (runtime.sessions.session(token) if token else None), None
+        if session is None:
+            raise ApiError(401, "unauthenticated", "a valid session token is required")
         if session.guest:
             raise ApiError(403, "sign_in_required", "sign in to check out: your cart comes with you")
-        customer = session.customer_id
-        body: CheckoutIn = parse(raw, CheckoutIn)
-        runtime = runtime_of(request)
+        if invalid is not None:
+            raise invalid
+        assert body is not None
         result = runtime.checkout.checkout(
             CheckoutRequest(cart_id=body.cart_id, payment_method=body.payment_method,
                             idempotency_key=body.idempotency_key, shipping=body.shipping.model_dump()),
-            customer)
+            session.customer_id, cart=CartAsRead(cart))
         if result.published and runtime.settings.relay_after_commit:
             background.add_task(_publish_now, runtime, list(result.published))
         return JSONResponse(result.body, status_code=result.status)
@@ -239,8 +252,8 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None) -> FastAPI:
 
 
 def _publish_now(runtime: Runtime, event_ids: list[uuid.UUID]) -> None:
-    try:
-        runtime.relay.publish(event_ids)
+    try:  # batched with the other orders committed meanwhile (shop.outbox.AfterCommitPublisher)
+        runtime.publisher.publish(event_ids)
     except Exception:  # the scheduled relay publishes it within a minute
         logger.warning("immediate publish failed; the scheduled relay will publish", exc_info=True)
 
