@@ -11,9 +11,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from tests.app.conftest import CACHE_USER
-from tests.support.redis import RedisServer, free_port
+from tests.support.redis import RedisServer, unreachable_cache_client
 
 
 def _cache(**options: Any) -> Any:
@@ -152,10 +154,9 @@ def test_an_unreachable_cache_degrades_to_the_database_with_a_warning_and_a_metr
         caplog: pytest.LogCaptureFixture) -> None:
     from shop.cache import ReadCache
 
-    # GIVEN a cache client pointing at a port nothing listens on
-    client = redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5, socket_timeout=0.5)
+    # GIVEN the app's cache client pointing at a port nothing listens on
     now = [100.0]
-    cache = ReadCache(client, retry_after=5.0, warn_every=60.0, clock=lambda: now[0])
+    cache = ReadCache(unreachable_cache_client(), retry_after=5.0, warn_every=60.0, clock=lambda: now[0])
     load, calls = _loader(b'{"sku":"A"}')
 
     # WHEN products are read
@@ -184,12 +185,14 @@ def test_without_a_configured_cache_reads_go_to_the_database_without_errors() ->
 
 def test_the_client_requires_tls_and_verifies_the_server_certificate(redis_server: RedisServer) -> None:
     # a plaintext client gets no answer from a TLS-only port
-    plain = redis.Redis(host="127.0.0.1", port=redis_server.port, socket_timeout=2, socket_connect_timeout=2)
+    no_retries = Retry(NoBackoff(), 0)  # one attempt each: the answer does not change on a retry
+    plain = redis.Redis(host="127.0.0.1", port=redis_server.port, socket_timeout=1, socket_connect_timeout=1,
+                        retry=no_retries)
     with pytest.raises(redis.ConnectionError):
         plain.ping()
     # a TLS client that does not trust the server's CA refuses the connection
     untrusting = redis.Redis(host="127.0.0.1", port=redis_server.port, ssl=True, ssl_cert_reqs="required",
-                             socket_timeout=2, username=CACHE_USER, password="x")
+                             socket_timeout=1, username=CACHE_USER, password="x", retry=no_retries)
     with pytest.raises(redis.ConnectionError, match="certificate verify failed|CERTIFICATE_VERIFY_FAILED"):
         untrusting.ping()
 

@@ -123,15 +123,13 @@ def test_an_event_whose_product_disagrees_with_it_goes_to_the_dlq(
 def test_the_cache_invalidator_retries_while_the_cache_is_unreachable(
         storefront_runtime: Any, catalog: Catalog, aws: Aws, consumers: dict[str, Any],
         drain: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    import redis
 
     import shop.consumers.cache_invalidator as module
     from shop.cache import ReadCache
-    from tests.support.redis import free_port
+    from tests.support.redis import unreachable_cache_client
 
     # GIVEN the cache cannot be reached
-    monkeypatch.setattr(module.consumer.runtime, "read_cache",
-                        ReadCache(redis.Redis(port=free_port(), socket_connect_timeout=0.5)))
+    monkeypatch.setattr(module.consumer.runtime, "read_cache", ReadCache(unreachable_cache_client()))
     _change(catalog, storefront_runtime, "CAP-2", "Cap", 500)
     # WHEN the invalidator runs, THEN the message fails (and after its retries is in the DLQ)
     responses = drain("cache-invalidator", consumers["cache-invalidator"])

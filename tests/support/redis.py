@@ -36,6 +36,19 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def unreachable_cache_client() -> Any:
+    """The app's own cache client (shop.cache.connect: its timeouts and retries) aimed at a local
+    port nothing listens on, so a test of "the cache is down" waits no longer than the app would."""
+    from dataclasses import replace
+
+    from shop.cache import connect
+    from shop.settings import Settings
+
+    settings = replace(Settings.from_env(), cache_host="127.0.0.1", cache_port=free_port(), cache_tls=False,
+                       cache_user="")
+    return connect(settings)
+
+
 def _certificates(directory: Path) -> tuple[Path, Path, Path]:
     """A CA and a server certificate for 127.0.0.1 and localhost, valid for a day: (ca, cert, key)."""
     from cryptography import x509
