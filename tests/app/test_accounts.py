@@ -11,7 +11,7 @@ import pytest
 
 from tests.app.conftest import ALICE, TABLES, Aws, Db
 
-LINK = re.compile(r"https://shop\.example\.com/account/sign-in/confirm\?token=([A-Za-z0-9_-]+)")
+LINK = re.compile(r"https://shop\.example\.com/account/sign-in/confirm#token=([A-Za-z0-9_-]+)")
 
 
 def link_tokens(aws: Aws, to: str) -> list[str]:

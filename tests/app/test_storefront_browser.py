@@ -1,11 +1,14 @@
-"""The storefront's pages in a real browser: headless Chromium (Debian's chromium and chromedriver,
-driven by Selenium) against the storefront served by uvicorn, with the real cache, database and
-search stand-in behind it. A shopper goes home -> category -> product -> bought together -> search
--> cart by clicking links and submitting the search form; screenshots land in build/test-artifacts/.
+"""The shop's pages in a real browser: headless Chromium (Debian's chromium and chromedriver, driven
+by Selenium) against the services served by uvicorn, with the real cache, database and search
+stand-in behind them. A shopper goes home -> category -> product -> bought together -> search -> cart
+by clicking links and submitting the search form (screenshots land in build/test-artifacts/), and
+signs in with an emailed link, whose token rides in the URL's fragment that only the page's script
+reads.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import tempfile
@@ -17,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.app.conftest import ALICE, Catalog
+from tests.app.conftest import ALICE, Aws, Catalog, Served, WrittenLogs
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artifacts"
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -153,3 +156,35 @@ def test_an_unknown_product_page_is_a_404_page_with_a_way_back(served_storefront
     assert browser.find_element(By.ID, "error-message").text == "There is no such product."
     browser.find_element(By.LINK_TEXT, "Back to the shop").click()
     assert browser.title == "Shop"
+
+
+def test_a_sign_in_link_signs_the_browser_in_and_its_token_reaches_no_log(
+        served: Served, written_logs: WrittenLogs, browser: Any, aws: Aws) -> None:
+    from selenium.webdriver.common.by import By
+
+    from shop.accounts.service import CONFIRM_PATH, LINK_FRAGMENT_KEY
+
+    # GIVEN a shopper who asked for a sign-in link on the page
+    browser.get(served.url + "/account/sign-in")
+    browser.find_element(By.CSS_SELECTOR, "input[name=email]").send_keys("erin@example.com")
+    browser.find_element(By.CSS_SELECTOR, "form button").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Check your inbox"
+    [mail] = [m.body for m in aws.sent_emails() if m.destinations["ToAddresses"] == ["erin@example.com"]]
+    link = re.search(rf"https://\S+{CONFIRM_PATH}#{LINK_FRAGMENT_KEY}=([A-Za-z0-9_-]+)", mail)
+    assert link, mail
+    token = link.group(1)
+
+    # WHEN the browser opens the link (on this server) and the shopper presses the one button
+    browser.get(f"{served.url}{CONFIRM_PATH}#{LINK_FRAGMENT_KEY}={token}")
+    assert browser.current_url == served.url + CONFIRM_PATH  # the script took the token off the URL
+    assert not browser.find_element(By.ID, "link-token").is_displayed()
+    browser.find_element(By.CSS_SELECTOR, "form button").click()
+
+    # THEN the browser is signed in
+    browser.get(served.url + "/account")
+    assert "You are signed in" in browser.find_element(By.TAG_NAME, "main").text
+    # AND the token never reached the server but in the form's body: every request is in the access
+    # log, and the token in none of its lines
+    logs = written_logs.text()
+    assert f"GET {CONFIRM_PATH} HTTP" in logs and f"POST {CONFIRM_PATH} HTTP" in logs
+    assert token not in logs

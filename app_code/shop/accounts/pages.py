@@ -3,7 +3,8 @@
     GET  /account/sign-in            the form: an email address (sign-in and sign-up are one step)
     GET  /account/sign-up            the same form, worded for a new shopper
     POST /account/sign-in            send the link; the same "check your inbox" page for any address
-    GET  /account/sign-in/confirm    the link's landing page: one button (mail scanners only GET)
+    GET  /account/sign-in/confirm    the link's landing page: one button (mail scanners only GET); the
+                                     token comes in the link's fragment, which no server ever sees
     POST /account/sign-in/confirm    redeem the link: session cookie set, guest cart merged, 303 to /
     GET  /account                    signed in or not, with the sign-out form
     POST /account/sign-out           end the session, clear the cookie, 303 to /
@@ -24,7 +25,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from shop.accounts import csrf
-from shop.accounts.service import CONFIRM_PATH, AccountService, InvalidEmail, InvalidLink
+from shop.accounts.service import (
+    CONFIRM_PATH,
+    LINK_FRAGMENT_KEY,
+    AccountService,
+    InvalidEmail,
+    InvalidLink,
+)
 from shop.userstate import SESSION_COOKIE, SessionStore
 
 ACCOUNT_PATH = "/account"
@@ -136,12 +143,29 @@ async def send_link(request: Request, accounts: Accounts) -> HTMLResponse:
                  "within 15 minutes.</p>")
 
 
+# Moves the link's token from the URL's fragment into the form, then drops the fragment from the
+# address bar and the history. Without JavaScript the shopper pastes it (the <noscript> says how).
+_FRAGMENT_TO_FORM = f"""<script>
+(function () {{
+  var code = new URLSearchParams(window.location.hash.slice(1)).get("{LINK_FRAGMENT_KEY}");
+  if (!code) return;
+  document.getElementById("link-token").value = code;
+  document.getElementById("link-token-field").hidden = true;
+  window.history.replaceState(null, "", window.location.pathname);
+}})();
+</script>"""
+
+
 @router.get(CONFIRM_PATH)
-def confirm_form(request: Request, token: str = "") -> HTMLResponse:
+def confirm_form(request: Request) -> HTMLResponse:
     csrf_token = csrf.token_for(request)
     body = f"""<form method="post" action="{CONFIRM_PATH}">{_hidden_csrf(csrf_token)}
-<input type="hidden" name="token" value="{html.escape(token[:256])}">
-<button type="submit">Sign in</button></form>"""
+<p id="link-token-field"><label>Sign-in code <input id="link-token" name="token" required maxlength="256"
+autocomplete="off"></label></p>
+<noscript><p>JavaScript is off: paste the part of the emailed link after <code>#{LINK_FRAGMENT_KEY}=</code>
+above.</p></noscript>
+<button type="submit">Sign in</button></form>
+{_FRAGMENT_TO_FORM}"""
     return _page("Finish signing in", body, csrf_token=csrf_token)
 
 

@@ -37,6 +37,10 @@ LINK_WINDOW = timedelta(minutes=15)
 LINKS_PER_WINDOW = 5
 CONFIRM_PATH = "/account/sign-in/confirm"
 """The page a link opens (it asks for one click, so mail scanners that fetch links spend nothing)."""
+LINK_FRAGMENT_KEY = "token"
+"""The link is CONFIRM_PATH#token=...: the token rides in the URL's fragment, which a browser never
+sends to a server, so it is in no access log (CloudFront's, the ALB's, the WAF's, the app's) and no
+Referer; the landing page's script moves it into the form that redeems it."""
 MAX_EMAIL_LENGTH = 254
 EMAIL_PATTERN = (r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}"
                  r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
@@ -150,7 +154,7 @@ class AccountService:
             conn.execute("""DELETE FROM sign_in_links WHERE token_hash IN (
                                 SELECT token_hash FROM sign_in_links
                                  WHERE expires_at < now() - interval '1 day' LIMIT 100)""")
-        self._mailer.send(address, f"{self._base_url}{CONFIRM_PATH}?token={token}")
+        self._mailer.send(address, f"{self._base_url}{CONFIRM_PATH}#{LINK_FRAGMENT_KEY}={token}")
 
     def sign_in(self, link_token: str, *, guest_token: str | None = None) -> SignedIn:
         """Redeem a link: the account (created on first use), its cart with the guest's merged in,
