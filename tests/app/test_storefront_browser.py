@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -160,7 +161,9 @@ def test_an_unknown_product_page_is_a_404_page_with_a_way_back(served_storefront
 
 def test_a_sign_in_link_signs_the_browser_in_and_its_token_reaches_no_log(
         served: Served, written_logs: WrittenLogs, browser: Any, aws: Aws) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     from shop.accounts.service import CONFIRM_PATH, LINK_FRAGMENT_KEY
 
@@ -168,7 +171,10 @@ def test_a_sign_in_link_signs_the_browser_in_and_its_token_reaches_no_log(
     browser.get(served.url + "/account/sign-in")
     browser.find_element(By.CSS_SELECTOR, "input[name=email]").send_keys("erin@example.com")
     browser.find_element(By.CSS_SELECTOR, "form button").click()
-    assert browser.find_element(By.TAG_NAME, "h1").text == "Check your inbox"
+    # (a click only starts the form's navigation: each wait below is for the page it ends on, bounded
+    # against a hang, not a timing assertion)
+    WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda driver: driver.find_element(By.TAG_NAME, "h1").text == "Check your inbox")
     [mail] = [m.body for m in aws.sent_emails() if m.destinations["ToAddresses"] == ["erin@example.com"]]
     link = re.search(rf"https://\S+{CONFIRM_PATH}#{LINK_FRAGMENT_KEY}=([A-Za-z0-9_-]+)", mail)
     assert link, mail
@@ -179,6 +185,7 @@ def test_a_sign_in_link_signs_the_browser_in_and_its_token_reaches_no_log(
     assert browser.current_url == served.url + CONFIRM_PATH  # the script took the token off the URL
     assert not browser.find_element(By.ID, "link-token").is_displayed()
     browser.find_element(By.CSS_SELECTOR, "form button").click()
+    WebDriverWait(browser, 30).until(lambda driver: urlsplit(driver.current_url).path == "/")
 
     # THEN the browser is signed in
     browser.get(served.url + "/account")
