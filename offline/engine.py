@@ -136,7 +136,7 @@ def _uuid(*parts: str) -> str:
            f"{_digest(*parts, 'd', length=12)}"
 
 
-def _computed_in_inputs(typ: str, inputs: dict) -> dict[str, Any]:
+def _computed_in_inputs(typ: str, inputs: dict[str, Any]) -> dict[str, Any]:
     """Computed fields nested in an input object: unknown in a preview (the provider plans them
     as unknown), where the mock would otherwise hand back the inputs without them."""
     if typ == "aws:sesv2/emailIdentity:EmailIdentity" and inputs.get("dkimSigningAttributes"):
@@ -153,7 +153,7 @@ class OfflineMocks(pulumi.runtime.Mocks):
         self.provider_regions: dict[str, str] = {}  # provider URN -> its region
 
     # -- resources --------------------------------------------------------------------------
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         inputs = dict(args.inputs)
         if args.typ.startswith("pulumi:providers:"):
             return f"{args.name}-provider-id", inputs
@@ -168,7 +168,8 @@ class OfflineMocks(pulumi.runtime.Mocks):
         # "<provider urn>::<provider id>", and a URN has "::" of its own
         return self.provider_regions.get(provider_ref.rsplit("::", 1)[0]) if provider_ref else None
 
-    def _computed(self, typ: str, name: str, inputs: dict, region: str) -> tuple[str, dict]:
+    def _computed(self, typ: str, name: str, inputs: dict[str, Any],
+                  region: str) -> tuple[str, dict[str, Any]]:
         if typ == "docker-build:index:Image":
             return self._image(name, inputs)
         module, _, kind = typ.partition(":")[2].partition(":")
@@ -350,7 +351,7 @@ class OfflineMocks(pulumi.runtime.Mocks):
 
         return resource_id, {**inputs, **out, "id": resource_id}
 
-    def _image(self, name: str, inputs: dict) -> tuple[str, dict]:
+    def _image(self, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """docker-build: the pushed image's digest, and `ref` (the first tag at that digest)."""
         tags = [str(t) for t in inputs.get("tags") or []]
         context = str((inputs.get("context") or {}).get("location", ""))
@@ -360,7 +361,7 @@ class OfflineMocks(pulumi.runtime.Mocks):
                         "contextHash": _digest("context", context, length=64), "id": digest}
 
     # -- invokes ----------------------------------------------------------------------------
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         region = self._provider_region(args.provider) or self.region
         if args.token == "aws:ssm/getParameter:getParameter":
             return self.ssm_parameter(str(args.args.get("name", "")), region), []
@@ -531,10 +532,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             secret = plain(request.args).get("secretId")
             if isinstance(secret, str):
                 self.secrets_read.append(secret)
-        return super().Invoke(request)
+        return super().Invoke(request)  # type: ignore[no-untyped-call]  # the SDK's, unannotated
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method's name
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]  # the SDK's, unannotated
         if request.type == "pulumi:pulumi:Stack":
             return response
         if request.type.startswith("pulumi:providers:"):
