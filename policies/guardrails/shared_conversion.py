@@ -31,8 +31,6 @@ import asyncio
 from inspect import isawaitable
 from typing import Any
 
-from google.protobuf import json_format
-from pulumi.runtime import proto
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
@@ -45,6 +43,11 @@ from pulumi_policy import (
 from pulumi_policy import policy as _sdk
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
+
+# The protobuf modules the SDK's service uses, taken from the SDK's module, which imports them without
+# re-exporting them (the pack depends on pulumi-policy alone, not on pulumi or protobuf directly).
+_proto: Any = vars(_sdk).get("proto")
+_json_format: Any = vars(_sdk).get("json_format")
 
 VERIFIED = frozenset({"1.21.0"})
 """pulumi-policy versions whose `_PolicyAnalyzerServicer` the replacements below reproduce."""
@@ -88,14 +91,14 @@ def _stack_tags(service: Any) -> Any:
 def analyze(service: Any, request: Any, _context: Any) -> Any:
     """`_PolicyAnalyzerServicer.Analyze` with the resource converted once for every policy."""
     service._configure_runtime_settings()
-    response = proto.AnalyzeResponse()
+    response = _proto.AnalyzeResponse()
     converted: tuple[Any, Any, Any] | None = None
     for policy in _policies(service):
         enforcement_level = service._get_enforcement_level(policy)
         if enforcement_level == EnforcementLevel.DISABLED or not isinstance(policy, ResourceValidationPolicy):
             continue
         if not policy.has_validation():
-            response.not_applicable.append(proto.PolicyNotApplicable(
+            response.not_applicable.append(_proto.PolicyNotApplicable(
                 policy_name=policy.name, reason="Policy does not implement validate"))
             continue
         if enforcement_level == EnforcementLevel.REMEDIATE:
@@ -103,7 +106,7 @@ def analyze(service: Any, request: Any, _context: Any) -> Any:
         report_violation = service._create_report_violation(response, policy.name, policy.description,
                                                             enforcement_level, policy.severity)
         if converted is None:
-            deserialized = deserialize_properties(json_format.MessageToDict(request.properties))
+            deserialized = deserialize_properties(_json_format.MessageToDict(request.properties))
             converted = (unknown_checking_proxy(deserialized), service._get_resource_options(request),
                          service._get_provider_resource(request))
         props, opts, provider = converted
@@ -116,7 +119,7 @@ def analyze(service: Any, request: Any, _context: Any) -> Any:
 def analyze_stack(service: Any, request: Any, _context: Any) -> Any:
     """`_PolicyAnalyzerServicer.AnalyzeStack` with the stack converted once for every policy."""
     service._configure_runtime_settings()
-    response = proto.AnalyzeResponse()
+    response = _proto.AnalyzeResponse()
     resources: list[PolicyResource] | None = None
     for policy in _policies(service):
         enforcement_level = service._get_enforcement_level(policy)
@@ -138,7 +141,7 @@ def _stack_resources(service: Any, request: Any) -> list[PolicyResource]:
     """The request's resources as the SDK builds them: parents and dependencies linked by URN."""
     intermediates = []
     for r in request.resources:
-        deserialized = deserialize_properties(json_format.MessageToDict(r.properties))
+        deserialized = deserialize_properties(_json_format.MessageToDict(r.properties))
         props = unknown_checking_proxy(deserialized)
         resource = PolicyResource(r.type, props, r.urn, r.name, service._get_resource_options(r),
                                   service._get_provider_resource(r), None, [], {})
@@ -167,12 +170,12 @@ def _validate(service: Any, response: Any, policy: Any, args: Any, report_violat
     except UnknownValueError as error:
         pack, version = service._PolicyAnalyzerServicer__policy_pack_name, \
             service._PolicyAnalyzerServicer__policy_pack_version
-        response.diagnostics.append(proto.AnalyzeDiagnostic(
+        response.diagnostics.append(_proto.AnalyzeDiagnostic(
             policyName=policy.name, policyPackName=pack, policyPackVersion=version,
             message=(f"can't run policy '{policy.name}' from policy pack '{pack}@v{version}' during "
                      f"preview: {error.message}"),
             urn="", description=policy.description,
             enforcementLevel=service._map_enforcement_level(EnforcementLevel.ADVISORY)))
     except _sdk._NotApplicableError as error:
-        response.not_applicable.append(proto.PolicyNotApplicable(policy_name=policy.name,
+        response.not_applicable.append(_proto.PolicyNotApplicable(policy_name=policy.name,
                                                                       reason=error.reason or ""))
