@@ -124,7 +124,7 @@ def postgres() -> Iterator[str]:
         url = server.create_database("shop")
         assert url == DATABASE_URL
         with psycopg.connect(DATABASE_URL, autocommit=True, row_factory=psycopg.rows.dict_row) as conn:
-            apply_migrations(conn)  # type: ignore[arg-type]
+            apply_migrations(conn)
         yield DATABASE_URL
     finally:
         _close_handler_runtimes()
@@ -217,7 +217,7 @@ class Aws:
         return _client(service)
 
     def sent_emails(self) -> list[Any]:
-        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.core.models import DEFAULT_ACCOUNT_ID
         from moto.ses.models import ses_backends
 
         return list(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages)
@@ -341,7 +341,7 @@ def drain(aws: Aws, lambda_context: FakeLambdaContext) -> Callable[..., list[dic
         sqs = aws.client("sqs")
         url = aws.queues[consumer]
         arn = aws.arn(url)
-        responses = []
+        responses: list[dict[str, Any]] = []
         for _ in range(max_polls):
             messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=batch_size, VisibilityTimeout=0,
                                            AttributeNames=["All"]).get("Messages", [])

@@ -8,11 +8,12 @@ import base64
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from starlette.routing import Route
 
 from tests.app.alb_standin import ALB_ARN, EDITORS, VIEWERS, AlbStandIn
 from tests.app.conftest import Aws, Db
@@ -61,7 +62,7 @@ def _tampered(alb: AlbStandIn) -> str:
     return f"{header}.{promoted}.{signature}"
 
 
-FORGERIES = {
+FORGERIES: dict[str, Callable[[AlbStandIn], str | None]] = {
     "no token": lambda alb: None,
     "unsigned (alg none)": _unsigned,
     "signed with another key": lambda alb: alb.token(key=ec.generate_private_key(ec.SECP256R1())),
@@ -235,5 +236,6 @@ def test_the_edge_lets_large_bodies_through_exactly_on_the_import_routes() -> No
     from components.stack import ADMIN_UPLOAD_PATHS
     from shop.admin.app import app
 
-    posts = {route.path for route in app.routes if "POST" in getattr(route, "methods", set())}
+    posts = {route.path for route in app.routes
+             if isinstance(route, Route) and "POST" in (route.methods or ())}
     assert posts == set(ADMIN_UPLOAD_PATHS)
