@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from starlette.routing import Route
 
-from tests.app.conftest import Aws, Db
-from tests.app.test_accounts import link_tokens
+from tests.support.app_clients import link_tokens
+from tests.support.app_stores import Aws, Db
 
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 

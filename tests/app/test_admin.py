@@ -8,31 +8,16 @@ import base64
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from starlette.routing import Route
 
-from tests.app.alb_standin import ALB_ARN, EDITORS, VIEWERS, AlbStandIn
-from tests.app.conftest import Aws, Db
-
-
-@pytest.fixture
-def admin(runtime: Any, alb: AlbStandIn) -> Iterator[Any]:
-    """The admin app as ECS runs it, with a verifier that fetches keys from the stand-in."""
-    from fastapi.testclient import TestClient
-
-    from shop.admin.app import create_app
-
-    with TestClient(create_app(lambda: runtime, alb.verifier), raise_server_exceptions=True) as client:
-        yield client
-
-
-def as_staff(token: str) -> dict[str, str]:
-    return {"x-amzn-oidc-data": token}
-
+from tests.support.alb_standin import ALB_ARN, EDITORS, VIEWERS, AlbStandIn
+from tests.support.app_clients import as_staff
+from tests.support.app_stores import Aws, Db
 
 MUG = {"name": "Blue mug", "description": "Stoneware, 350 ml", "category": None, "price_cents": 1400,
        "currency": "USD", "stock": 40, "active": True}

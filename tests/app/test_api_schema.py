@@ -1,4 +1,4 @@
-"""Schema fuzzing with schemathesis: every route of every service (tests/app/services.py), driven
+"""Schema fuzzing with schemathesis: every route of every service (tests/support/services.py), driven
 from the service's own OpenAPI document, answers without a server error and within its schema:
 status codes, content types, headers and bodies as declared; schema-valid input accepted and
 schema-invalid input refused with a 4xx; a route that needs a session refuses a request without one.
@@ -34,7 +34,9 @@ from schemathesis import GenerationMode
 from shop.cards import contains_pan
 from shop.catalog import CURSOR_FORMAT, Cursor
 from shop.events import CATEGORY_SLUG_PATTERN, MAX_NAME_CHARS, MAX_NUMBER, SKU_PATTERN
-from tests.app.conftest import ALICE, Db, ServiceUnderTest
+from tests.support.app_clients import ServiceUnderTest
+from tests.support.app_env import ALICE
+from tests.support.app_stores import Db
 
 EXAMPLES_PER_ROUTE_AND_MODE = 25
 

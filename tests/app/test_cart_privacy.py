@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.app.conftest import Shopper
+from tests.support.app_clients import Shopper
 
 # Every operation that takes a cart id, with how to call it for one (extend when a route is added:
 # the test fails while one of the API's cart routes is missing here).

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import redis
 
-from tests.app.conftest import CACHE_USER
+from tests.support.app_env import CACHE_USER
 from tests.support.redis import RedisServer, free_port
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from opensearchpy.exceptions import AuthorizationException, RequestError
 
-from tests.app.conftest import Catalog, Db
+from tests.support.app_stores import Catalog, Db
 from tests.support.opensearch import StandIn
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)

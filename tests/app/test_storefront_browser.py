@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from tests.app.conftest import ALICE, Catalog
+from tests.support.app_env import ALICE
+from tests.support.app_stores import Catalog
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artifacts"
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
