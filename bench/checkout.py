@@ -2,7 +2,7 @@
 
 Everything runs on loopback, each server in its own process: PostgreSQL (tests/support/postgres.py,
 the shop's migrations), the AWS APIs the service calls (moto server: DynamoDB sessions and carts,
-EventBridge, Secrets Manager), the payment stand-in (tests/app/stripe_standin.py, answering every
+EventBridge, Secrets Manager), the payment stand-in (tests/support/stripe_standin.py, answering every
 call after a configured latency) and the order service itself (uvicorn, as in the order-api task,
 with its default pool of 10 database connections). This process is the load generator.
 
@@ -717,7 +717,7 @@ The order service (`shop.order_service.app` under uvicorn, one process as in an 
 default pool of {c} database connections) against a real PostgreSQL (`tests/support/postgres.py`, the
 shop's migrations, durability settings off as in the tests), a moto server for the AWS APIs it calls
 (DynamoDB sessions and carts, EventBridge, Secrets Manager) and the payment stand-in
-(`tests/app/stripe_standin.py`) answering each call after {settings.payment_latency * 1000:g} ms (a
+(`tests/support/stripe_standin.py`) answering each call after {settings.payment_latency * 1000:g} ms (a
 checkout makes two: create and confirm the PaymentIntent); each in its own process, all on loopback;
 this process generates the load. The floor runs the same statements and transactions straight through
 psycopg on {c} connections, holding each connection through the provider's two calls as the service

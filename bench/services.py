@@ -49,7 +49,7 @@ def serve_moto() -> None:
 
 
 def serve_stripe(latency: float) -> None:
-    from tests.app.stripe_standin import StripeStandIn
+    from tests.support.stripe_standin import StripeStandIn
 
     class SlowStandIn(StripeStandIn):
         """The stand-in with the provider's network and processing time on every call."""

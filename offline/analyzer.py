@@ -231,7 +231,9 @@ class PolicyPackProcess:
         self._stub: analyzer_pb2_grpc.AnalyzerStub | None = None
         self._engine = _Engine()
         self._stderr: list[str] = []
-        self._finalizer: weakref.finalize | None = None
+        # Kills the plugin and the engine server if this object is collected without stop().
+        self._finalizer: (weakref.finalize[[subprocess.Popen[bytes], grpc.Server | None], PolicyPackProcess]
+                          | None) = None
         self.name = ""
         self.version = ""
         self.policies: tuple[PolicyInfo, ...] = ()

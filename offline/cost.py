@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from offline.engine import PROJECT, PROJECT_DIR, ProgramError, Resource, Snapshot, run_program, stack_config
+from policies.guardrails.budget import monthly_budget, stack_monthly_budget, usage_model
 from policies.guardrails.common import Res, number, plain
-from policies.guardrails.cost import Comparison, Estimate, PriceTable, UsageDefaults, estimate
+from policies.guardrails.cost import Comparison, Estimate, PriceTable, UsageDefaults, estimate, money
 from policies.guardrails.cost.report import document, markdown_lines, text_lines
 from policies.guardrails.cost.usage import REQUESTS_PER_SECOND_TAG
 
@@ -98,11 +99,12 @@ def multi_region_overrides(stack: str, overrides: Mapping[str, Any] | None = Non
 
 def compare_multi_region(stack: str, *, preview: bool = True,
                          overrides: Mapping[str, Any] | None = None, known: Snapshot | None = None,
-                         project_dir: Path = PROJECT_DIR) -> Comparison:
+                         project_dir: Path = PROJECT_DIR, usage: UsageDefaults | None = None) -> Comparison:
     """Estimate `stack` with multiRegion off and on (`known`: an already recorded run of either).
 
     Keys the stack or `overrides` already set (e.g. its secondaryRegion) win over the defaults
-    that turn the second Region on. Raises ProgramError when a run fails.
+    that turn the second Region on; `usage`: the usage model (UsageDefaults' by default). Raises
+    ProgramError when a run fails.
     """
     runs = {"false": {**(overrides or {}), f"{PROJECT}:multiRegion": "false"},
             "true": multi_region_overrides(stack, overrides, project_dir)}
@@ -114,49 +116,101 @@ def compare_multi_region(stack: str, *, preview: bool = True,
             snapshots[switch] = run_program(stack, preview=preview, overrides=switch_overrides,
                                             program=project_dir / "__main__.py", project_dir=project_dir)
     on = snapshots["true"]
-    return Comparison(off=estimate_snapshot(snapshots["false"]), on=estimate_snapshot(on),
+    return Comparison(off=estimate_snapshot(snapshots["false"], usage=usage),
+                      on=estimate_snapshot(on, usage=usage),
                       secondary_region=on.config.get(f"{PROJECT}:secondaryRegion", ""))
+
+
+BUDGET_POLICY = stack_monthly_budget.name
+
+
+@dataclass(frozen=True)
+class BudgetSetting:
+    """What the budget policy enforces under a policy config: its budget (None when the config
+    disables the policy or sets no budget) and the usage model its estimate prices."""
+
+    monthly_usd: float | None
+    usage: UsageDefaults
+
+
+def budget_setting(policy_config: Mapping[str, Any] | None = None) -> BudgetSetting:
+    """`stack-monthly-budget`'s setting under `policy_config` (the `--policy-pack-config` shape:
+    policy name -> level, or object of properties and `enforcementLevel`; `all` sets every level),
+    its properties over the policy's own defaults, as the pack applies them."""
+    config = policy_config or {}
+
+    def level_and_properties(entry: Any) -> tuple[Any, dict[str, Any]]:
+        if isinstance(entry, Mapping):
+            return entry.get("enforcementLevel"), {k: v for k, v in entry.items() if k != "enforcementLevel"}
+        return entry, {}
+
+    level, properties = level_and_properties(config.get(BUDGET_POLICY))
+    level = level or level_and_properties(config.get("all"))[0]
+    budget = None if level == "disabled" else monthly_budget(properties)
+    return BudgetSetting(budget, usage_model(properties))
 
 
 @dataclass(frozen=True)
 class CostReport:
-    """What `make preview` shows about cost: the estimate and, when run, the multi-Region comparison."""
+    """What `make preview` shows about cost: the estimate, the budget the budget policy enforces
+    and, when run, the multi-Region comparison."""
 
     estimate: Estimate | None
     comparison: Comparison | None = None
     error: str | None = None  # why there is no estimate, or no comparison
+    budget: float | None = None  # stack-monthly-budget's, under the preview's policy config
 
     def text_lines(self) -> list[str]:
         if self.estimate is None:
             return [f"Estimated monthly cost: not available ({self.error})", ""]
-        return text_lines(self.estimate, self.comparison, self.error)
+        first, *rest = text_lines(self.estimate, self.comparison, self.error)
+        return [first, f"  {self._budget_text()}", *rest]
 
     def to_dict(self) -> dict[str, Any] | None:
         if self.estimate is None:
             return {"error": self.error}
-        return document(self.estimate, self.comparison, self.error)
+        result = document(self.estimate, self.comparison, self.error)
+        result["budget"] = None if self.budget is None else {
+            "policy": BUDGET_POLICY, "monthlyUsd": self.budget,
+            "share": round(self.estimate.total / self.budget, 3) if self.budget else None}
+        return result
 
     def markdown_lines(self) -> list[str]:
         if self.estimate is None:
             return [f"Estimated monthly cost: not available ({self.error}).", ""]
-        return markdown_lines(self.estimate, self.comparison, self.error)
+        header, blank, *rest = markdown_lines(self.estimate, self.comparison, self.error)
+        return [header, blank, f"{self._budget_text().capitalize()}.", "", *rest]
+
+    def _budget_text(self) -> str:
+        if self.budget is None:
+            return f"budget: none ({BUDGET_POLICY} is disabled or sets none)"
+        assert self.estimate is not None
+        total, budget = self.estimate.total, self.budget
+        verdict = (f"{money(budget - total)} of headroom" if total <= budget
+                   else f"{money(total - budget)} over it, which {BUDGET_POLICY} reports")
+        return f"budget: {money(budget)}/month ({BUDGET_POLICY}), {verdict}"
 
 
 NOT_COMPARED = "run `make preview ARGS=--cost-compare` to estimate this stack with the second Region on"
 
 
 def cost_report(snapshot: Snapshot, *, compare: bool = False, project_dir: Path = PROJECT_DIR,
-                overrides: Mapping[str, Any] | None = None) -> CostReport:
-    """The estimate of `snapshot` and, with `compare`, the same stack with the second Region flipped."""
+                overrides: Mapping[str, Any] | None = None,
+                policy_config: Mapping[str, Any] | None = None) -> CostReport:
+    """The estimate of `snapshot` and, with `compare`, the same stack with the second Region flipped,
+    priced with the usage model of the budget policy under `policy_config`, and that policy's budget:
+    the figures the policy enforces."""
+    budget = budget_setting(policy_config)
     try:
-        estimate_ = estimate_snapshot(snapshot)
+        estimate_ = estimate_snapshot(snapshot, usage=budget.usage)
     except Exception as error:  # the preview still shows the plan and the policies
         return CostReport(None, error=f"the estimator failed: {type(error).__name__}: {error}")
     if not compare:
-        return CostReport(estimate_, error=None if multi_region_enabled(snapshot) else NOT_COMPARED)
+        return CostReport(estimate_, error=None if multi_region_enabled(snapshot) else NOT_COMPARED,
+                          budget=budget.monthly_usd)
     try:
         comparison = compare_multi_region(snapshot.stack, preview=snapshot.preview, known=snapshot,
-                                          overrides=overrides, project_dir=project_dir)
+                                          overrides=overrides, project_dir=project_dir, usage=budget.usage)
     except ProgramError as error:
-        return CostReport(estimate_, error=f"the comparison run failed: {error}")
-    return CostReport(estimate_, comparison)
+        return CostReport(estimate_, error=f"the comparison run failed: {error}", budget=budget.monthly_usd)
+    return CostReport(estimate_, comparison, budget=budget.monthly_usd)

@@ -35,9 +35,11 @@ from pulumi.runtime import rpc as pulumi_rpc
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.sync_await import _sync_await
 
+from offline.computed import ACCOUNT_ID, computed_outputs
+from offline.computed import digest as _digest
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT = "ecommerce"
-ACCOUNT_ID = "123456789012"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the wire value of an unknown
 _SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 _SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -116,27 +118,7 @@ def available_stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
 # Mocks: realistic values for what AWS would compute
 
 
-_EC2_ID_PREFIX = {
-    "Vpc": "vpc", "Subnet": "subnet", "SecurityGroup": "sg", "InternetGateway": "igw",
-    "NatGateway": "nat", "RouteTable": "rtb", "Eip": "eipalloc", "VpcEndpoint": "vpce",
-    "FlowLog": "fl", "DefaultSecurityGroup": "sg", "NetworkAcl": "acl",
-}
-_NAME_INPUTS = ("name", "bucket", "functionName", "clusterIdentifier", "identifier",
-                "replicationGroupId", "domainName", "tableName", "roleName", "topicName",
-                "queueName", "repositoryName", "dashboardName", "alarmName", "eventBusName")
-
-
-def _digest(*parts: str, length: int = 8) -> str:
-    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
-
-
-def _uuid(*parts: str) -> str:
-    return f"{_digest(*parts, length=8)}-{_digest(*parts, 'a', length=4)}-4" \
-           f"{_digest(*parts, 'b', length=3)}-8{_digest(*parts, 'c', length=3)}-" \
-           f"{_digest(*parts, 'd', length=12)}"
-
-
-def _computed_in_inputs(typ: str, inputs: dict) -> dict[str, Any]:
+def _computed_in_inputs(typ: str, inputs: dict[str, Any]) -> dict[str, Any]:
     """Computed fields nested in an input object: unknown in a preview (the provider plans them
     as unknown), where the mock would otherwise hand back the inputs without them."""
     if typ == "aws:sesv2/emailIdentity:EmailIdentity" and inputs.get("dkimSigningAttributes"):
@@ -153,7 +135,7 @@ class OfflineMocks(pulumi.runtime.Mocks):
         self.provider_regions: dict[str, str] = {}  # provider URN -> its region
 
     # -- resources --------------------------------------------------------------------------
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         inputs = dict(args.inputs)
         if args.typ.startswith("pulumi:providers:"):
             return f"{args.name}-provider-id", inputs
@@ -168,199 +150,12 @@ class OfflineMocks(pulumi.runtime.Mocks):
         # "<provider urn>::<provider id>", and a URN has "::" of its own
         return self.provider_regions.get(provider_ref.rsplit("::", 1)[0]) if provider_ref else None
 
-    def _computed(self, typ: str, name: str, inputs: dict, region: str) -> tuple[str, dict]:
-        if typ == "docker-build:index:Image":
-            return self._image(name, inputs)
-        module, _, kind = typ.partition(":")[2].partition(":")
-        # the same logical name in another Region (multiRegion) gets its own ids and names
-        seed = name if region == self.region else f"{name}@{region}"
-        service, _, resource = module.partition("/")
-        physical = next((str(inputs[k]) for k in _NAME_INPUTS if isinstance(inputs.get(k), str)
-                         and k != "domainName"), f"{name}-{_digest(typ, seed, length=7)}")
-        acct = ACCOUNT_ID
-        arn = f"arn:aws:{service}:{region}:{acct}:{resource.lower()}/{physical}"
-        resource_id = physical
-        out: dict[str, Any] = {"arn": arn, "name": physical}
-
-        if service == "ec2" and kind in _EC2_ID_PREFIX:
-            resource_id = f"{_EC2_ID_PREFIX[kind]}-{_digest(typ, seed, length=17)}"
-            out["arn"] = f"arn:aws:ec2:{region}:{acct}:{resource.lower()}/{resource_id}"
-            out.pop("name")
-            if kind == "Eip":
-                out.update(allocationId=resource_id, publicIp=f"3.{int(_digest(seed, length=2), 16)}.0.1")
-            if kind == "Vpc":
-                out.update(defaultSecurityGroupId=f"sg-{_digest('default', seed, length=17)}",
-                           mainRouteTableId=f"rtb-{_digest('main', seed, length=17)}")
-        elif typ in ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"):
-            bucket = str(inputs.get("bucket") or f"{name}-{_digest(seed, length=7)}")
-            resource_id = bucket
-            out = {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}",
-                   "bucketDomainName": f"{bucket}.s3.amazonaws.com",
-                   "bucketRegionalDomainName": f"{bucket}.s3.{region}.amazonaws.com"}
-        elif service == "iam":
-            out["arn"] = f"arn:aws:iam::{acct}:{resource.lower()}/{physical}"
-            out["uniqueId"] = f"AROA{_digest(seed, length=16).upper()}"
-        elif service == "kms" and kind == "Key":
-            key_id = f"{_digest(seed, length=8)}-{_digest(seed, 'a', length=4)}-4" \
-                     f"{_digest(seed, 'b', length=3)}-8{_digest(seed, 'c', length=3)}-" \
-                     f"{_digest(seed, 'd', length=12)}"
-            resource_id = key_id
-            out = {"arn": f"arn:aws:kms:{region}:{acct}:key/{key_id}", "keyId": key_id}
-        elif service == "cloudwatch" and kind == "LogGroup":
-            out["arn"] = f"arn:aws:logs:{region}:{acct}:log-group:{physical}"
-        elif service == "sqs" and kind == "Queue":
-            out.update(arn=f"arn:aws:sqs:{region}:{acct}:{physical}",
-                       url=f"https://sqs.{region}.amazonaws.com/{acct}/{physical}")
-            resource_id = out["url"]
-        elif service == "sns" and kind == "Topic":
-            out["arn"] = f"arn:aws:sns:{region}:{acct}:{physical}"
-            resource_id = out["arn"]
-        elif service in ("lb", "alb"):
-            suffix = f"{physical}/{_digest(seed, length=16)}"
-            if kind == "LoadBalancer":
-                out.update(arn=f"arn:aws:elasticloadbalancing:{region}:{acct}:loadbalancer/app/"
-                               f"{suffix}", arnSuffix=f"app/{suffix}",
-                           dnsName=f"{physical}-{_digest(seed, length=9)}.{region}.elb.amazonaws.com",
-                           zoneId="Z35SXDOTRQ7X7K")
-            elif kind == "TargetGroup":
-                out.update(arn=f"arn:aws:elasticloadbalancing:{region}:{acct}:targetgroup/{suffix}",
-                           arnSuffix=f"targetgroup/{suffix}")
-            else:
-                out["arn"] = f"arn:aws:elasticloadbalancing:{region}:{acct}:{resource.lower()}/" \
-                             f"app/{suffix}/{_digest(seed, 'x', length=16)}"
-            resource_id = out["arn"]
-        elif service == "rds" and kind == "GlobalCluster":
-            ident = str(inputs.get("globalClusterIdentifier") or physical)
-            resource_id = ident
-            out = {"arn": f"arn:aws:rds::{acct}:global-cluster:{ident}", "globalClusterIdentifier": ident,
-                   "globalClusterResourceId": f"cluster-{_digest(seed, 'global')}",
-                   "endpoint": f"{ident}.global-{_digest(seed, length=12)}.global.rds.amazonaws.com"}
-        elif service == "route53" and kind == "HealthCheck":
-            resource_id = f"{_digest(seed, length=8)}-{_digest(seed, 'a', length=4)}-4" \
-                          f"{_digest(seed, 'b', length=3)}-8{_digest(seed, 'c', length=3)}-" \
-                          f"{_digest(seed, 'd', length=12)}"
-            out = {"arn": f"arn:aws:route53:::healthcheck/{resource_id}"}
-        elif service == "route53" and kind == "Record":
-            fqdn = str(inputs.get("name") or physical)
-            resource_id = "_".join(str(part) for part in (
-                inputs.get("zoneId"), fqdn, inputs.get("type"), inputs.get("setIdentifier")) if part)
-            out = {"fqdn": fqdn}
-        elif service == "rds" and kind == "ClusterInstance":
-            instance = str(inputs.get("identifier") or f"{name}-{_digest(typ, seed, length=7)}")
-            resource_id = instance
-            out.update(arn=f"arn:aws:rds:{region}:{acct}:db:{instance}", identifier=instance,
-                       endpoint=f"{instance}.c{_digest(seed, length=11)}.{region}.rds.amazonaws.com",
-                       port=5432)
-        elif service == "rds":
-            if kind == "Instance":  # RDS names an instance that the program does not
-                out["identifier"] = str(inputs.get("identifier") or physical)
-            host = f"{physical}.cluster-c{_digest(seed, length=11)}.{region}.rds.amazonaws.com"
-            out.update(arn=f"arn:aws:rds:{region}:{acct}:{resource.lower()}:{physical}",
-                       endpoint=host, readerEndpoint=host.replace(".cluster-", ".cluster-ro-"),
-                       port=inputs.get("port", 5432), clusterResourceId=f"cluster-{_digest(seed)}",
-                       masterUserSecrets=[{"secretArn": f"arn:aws:secretsmanager:{region}:{acct}:"
-                                                        f"secret:rds!cluster-{_digest(seed)}",
-                                           "secretStatus": "active", "kmsKeyId": ""}])
-        elif service == "elasticache" and kind in ("User", "UserGroup"):
-            ident = str(inputs.get("userId") or inputs.get("userGroupId") or physical)
-            out["arn"] = f"arn:aws:elasticache:{region}:{acct}:{resource.lower()}:{ident}"
-            resource_id = ident
-        elif service == "elasticache":
-            host = f"master.{physical}.{_digest(seed, length=6)}.use1.cache.amazonaws.com"
-            out.update(arn=f"arn:aws:elasticache:{region}:{acct}:replicationgroup:{physical}",
-                       primaryEndpointAddress=host,
-                       readerEndpointAddress=host.replace("master.", "replica."), port=6379)
-        elif service == "opensearch" and kind == "Domain":
-            physical = str(inputs.get("domainName") or physical)
-            out.update(arn=f"arn:aws:es:{region}:{acct}:domain/{physical}",
-                       endpoint=f"vpc-{physical}-{_digest(seed, length=26)}.{region}.es.amazonaws.com",
-                       domainId=f"{acct}/{physical}")
-        elif service == "cloudfront" and kind == "Distribution":
-            dist_id = f"E{_digest(seed, length=13).upper()}"
-            resource_id = dist_id
-            out = {"arn": f"arn:aws:cloudfront::{acct}:distribution/{dist_id}",
-                   "domainName": f"d{_digest(seed, length=13)}.cloudfront.net",
-                   "hostedZoneId": "Z2FDTNDATAQYW2", "etag": _digest(seed, "etag")}
-        elif service == "wafv2":
-            scope = "global" if inputs.get("scope") == "CLOUDFRONT" else "regional"
-            out["arn"] = f"arn:aws:wafv2:{region}:{acct}:{scope}/{resource.lower()}/{physical}/" \
-                         f"{_digest(seed, length=8)}"
-        elif service == "lambda" and kind == "Function":
-            out.update(arn=f"arn:aws:lambda:{region}:{acct}:function:{physical}",
-                       invokeArn=f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/"
-                                 f"arn:aws:lambda:{region}:{acct}:function:{physical}/invocations")
-            out["qualifiedArn"] = out["arn"] + ":$LATEST"
-        elif service == "ecr" and kind == "Repository":
-            out["repositoryUrl"] = f"{acct}.dkr.ecr.{region}.amazonaws.com/{physical}"
-        elif service == "secretsmanager":
-            out["arn"] = f"arn:aws:secretsmanager:{region}:{acct}:secret:{physical}-" \
-                         f"{_digest(seed, length=6)}"
-            resource_id = out["arn"]
-        elif service == "dynamodb" and kind == "Table":
-            out["streamArn"] = f"{arn}/stream/2026-11-25T00:00:00.000"
-        elif service == "cloudwatch" and kind == "EventBus":
-            out["arn"] = f"arn:aws:events:{region}:{acct}:event-bus/{physical}"
-        elif service == "ecs":
-            out["arn"] = f"arn:aws:ecs:{region}:{acct}:{resource.lower()}/{physical}"
-        elif service == "cloudwatch" and kind in ("EventRule", "EventArchive"):
-            bus = str(inputs.get("eventBusName") or "default")
-            out["arn"] = (f"arn:aws:events:{region}:{acct}:rule/{bus}/{physical}" if kind == "EventRule"
-                          else f"arn:aws:events:{region}:{acct}:archive/{physical}")
-        elif service == "lambda" and kind == "LayerVersion":
-            layer = f"arn:aws:lambda:{region}:{acct}:layer:{inputs.get('layerName') or physical}"
-            out.update(layerArn=layer, version="1", arn=f"{layer}:1")
-            resource_id = out["arn"]
-        elif service == "sesv2" and kind == "EmailIdentity":
-            identity = str(inputs.get("emailIdentity"))
-            out.update(arn=f"arn:aws:ses:{region}:{acct}:identity/{identity}", identityType="DOMAIN",
-                       dkimSigningAttributes={**(inputs.get("dkimSigningAttributes") or {}),
-                                              "status": "PENDING", "tokens": [
-                                                  _digest(seed, str(i), length=32) for i in range(3)]})
-            resource_id = identity
-        elif service == "sesv2" and kind == "ConfigurationSet":
-            config_set = str(inputs.get("configurationSetName") or physical)
-            out["arn"] = f"arn:aws:ses:{region}:{acct}:configuration-set/{config_set}"
-            resource_id = config_set
-        elif service == "cloudwatch" and kind in ("MetricAlarm", "CompositeAlarm"):
-            out["arn"] = f"arn:aws:cloudwatch:{region}:{acct}:alarm:{physical}"
-        elif service == "acm" and kind == "Certificate":
-            domain = str(inputs.get("domainName"))
-            resource_id = f"arn:aws:acm:{region}:{acct}:certificate/{_uuid(seed)}"
-            # ACM's record for a name: the same in every Region of the account
-            token = _digest("acm", domain, length=32)
-            out = {"arn": resource_id, "status": "PENDING_VALIDATION", "domainValidationOptions": [{
-                "domainName": domain, "resourceRecordName": f"_{token}.{domain}.",
-                "resourceRecordType": "CNAME",
-                "resourceRecordValue": f"_{_digest('acm-value', domain, length=32)}."
-                                       f"{_digest('acm-zone', length=10)}.acm-validations.aws."}]}
-        elif service == "acm" and kind == "CertificateValidation":
-            resource_id = f"{_digest(seed, length=4)}-{inputs.get('certificateArn')}"
-            out = {"certificateArn": inputs.get("certificateArn")}
-        elif service == "lambda" and kind == "Invocation":
-            # The provider's id: function, qualifier and the MD5 of the payload sent.
-            function = str(inputs.get("functionName"))
-            qualifier = str(inputs.get("qualifier") or "$LATEST")
-            sent = hashlib.md5(str(inputs.get("input")).encode(), usedforsecurity=False).hexdigest()
-            resource_id = f"{function},{qualifier},{sent}"
-            out = {"qualifier": qualifier, "result": "null"}  # what a function returning nothing sends
-        elif service == "scheduler":
-            path = (f"schedule-group/{physical}" if kind == "ScheduleGroup"
-                    else f"schedule/{inputs.get('groupName') or 'default'}/{physical}")
-            out["arn"] = f"arn:aws:scheduler:{region}:{acct}:{path}"
-
-        return resource_id, {**inputs, **out, "id": resource_id}
-
-    def _image(self, name: str, inputs: dict) -> tuple[str, dict]:
-        """docker-build: the pushed image's digest, and `ref` (the first tag at that digest)."""
-        tags = [str(t) for t in inputs.get("tags") or []]
-        context = str((inputs.get("context") or {}).get("location", ""))
-        digest = f"sha256:{hashlib.sha256('/'.join([name, context, *tags]).encode()).hexdigest()}"
-        ref = f"{tags[0]}@{digest}" if tags else ""
-        return digest, {**inputs, "digest": digest, "ref": ref,
-                        "contextHash": _digest("context", context, length=64), "id": digest}
+    def _computed(self, typ: str, name: str, inputs: dict[str, Any],
+                  region: str) -> tuple[str, dict[str, Any]]:
+        return computed_outputs(typ, name, inputs, region, stack_region=self.region)
 
     # -- invokes ----------------------------------------------------------------------------
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         region = self._provider_region(args.provider) or self.region
         if args.token == "aws:ssm/getParameter:getParameter":
             return self.ssm_parameter(str(args.args.get("name", "")), region), []
@@ -531,10 +326,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             secret = plain(request.args).get("secretId")
             if isinstance(secret, str):
                 self.secrets_read.append(secret)
-        return super().Invoke(request)
+        return super().Invoke(request)  # type: ignore[no-untyped-call]  # the SDK's, unannotated
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method's name
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]  # the SDK's, unannotated
         if request.type == "pulumi:pulumi:Stack":
             return response
         if request.type.startswith("pulumi:providers:"):

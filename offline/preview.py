@@ -78,7 +78,8 @@ def run_preview(stack: str, *, policies: bool = True, policy_config: Mapping[str
     compare = cost_compare if cost_compare is not None else \
         snapshot.config.get(f"{PROJECT}:multiRegion") == "true"
     try:
-        cost = cost_report(snapshot, compare=compare, project_dir=project_dir, overrides=overrides)
+        cost = cost_report(snapshot, compare=compare, project_dir=project_dir, overrides=overrides,
+                           policy_config=policy_config)
         result = preview_of(snapshot, policies=policies, policy_config=policy_config, pack_dir=pack_dir,
                             timings={"programSeconds": time.perf_counter() - started}, cost=cost,
                             started_pack=pack)
@@ -108,7 +109,7 @@ def preview_of(snapshot: Snapshot, *, policies: bool = True,
     `started_pack`: the pack already started for this snapshot's stack, config and policy config
     (`run_preview` starts it beside the program); otherwise it is started here."""
     times = dict(timings or {})
-    cost = cost if cost is not None else cost_report(snapshot)
+    cost = cost if cost is not None else cost_report(snapshot, policy_config=policy_config)
     if not policies:
         return PreviewResult(stack=snapshot.stack, snapshot=snapshot, policies=None,
                              policies_skipped=True, timings=times, cost=cost)

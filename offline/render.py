@@ -180,8 +180,8 @@ def shown_inputs(resource: Resource) -> dict[str, Any]:
     """The inputs the engine received, secrets masked and unknowns marked."""
     request = resource.request
     if request is None or not hasattr(request, "object"):
-        return shown_value(resource.inputs)
-    return _mask(json_format.MessageToDict(request.object))
+        return {key: shown_value(value) for key, value in resource.inputs.items()}
+    return {key: _mask(value) for key, value in json_format.MessageToDict(request.object).items()}
 
 
 def _mask(value: Any) -> Any:

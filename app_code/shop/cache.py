@@ -292,8 +292,9 @@ class IamAuthToken(CredentialProvider):
         self.user, self.cache_name, self.region = user, cache_name, region
         # The signer holds the session's event emitter weakly: the session must live as long as it.
         self._session = session or botocore.session.get_session()
+        # No credentials yet (None) is botocore's own case: signing then raises NoCredentialsError.
         self._signer = RequestSigner(ServiceId("elasticache"), region, "elasticache", "v4",
-                                     self._session.get_credentials(),
+                                     self._session.get_credentials(),  # type: ignore[arg-type]
                                      self._session.get_component("event_emitter"))
 
     def token(self) -> str:

@@ -7,7 +7,7 @@ the connection and the AWS clients, and later invocations reuse them.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 
@@ -25,6 +25,10 @@ if TYPE_CHECKING:  # imported where used, so a consumer's cold start never loads
     from shop.payments import PaymentGateway
 
 
+AwsService = Literal["dynamodb", "events", "secretsmanager", "ses", "sqs"]
+"""The services reached through AwsClients: the shop's, and SQS, which its tests set up queues on."""
+
+
 class AwsClients:
     """One boto3 client (or resource) per service, created on first use and then reused."""
 
@@ -33,12 +37,12 @@ class AwsClients:
         self._clients: dict[str, Any] = {}
         self._resources: dict[str, Any] = {}
 
-    def client(self, service: str) -> Any:
+    def client(self, service: AwsService) -> Any:
         if service not in self._clients:
             self._clients[service] = boto3.client(service, region_name=self._region)
         return self._clients[service]
 
-    def resource(self, service: str) -> Any:
+    def resource(self, service: Literal["dynamodb"]) -> Any:
         if service not in self._resources:
             self._resources[service] = boto3.resource(service, region_name=self._region)
         return self._resources[service]
@@ -51,7 +55,7 @@ class Runtime:
         self.aws = aws or AwsClients(settings.region)
         self._db_max_size = db_max_size
 
-    def _client(self, service: str) -> Any:
+    def _client(self, service: AwsService) -> Any:
         return self.aws.client(service)
 
     @cached_property

@@ -16,7 +16,7 @@ import hashlib
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -129,7 +129,10 @@ class CartStore:
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            old = error.response.get("Item")
+            # The item as it was (ReturnValuesOnConditionCheckFailure): a field of DynamoDB's error that
+            # botocore's error type does not declare.
+            response: Mapping[str, Any] = error.response
+            old = response.get("Item")
             if old is None or str(old.get("customer_id", {}).get("S")) != customer_id \
                     or int(old.get("expires_at", {}).get("N", 0)) <= now:
                 raise CartNotFound(cart_id) from error

@@ -21,13 +21,18 @@ TAGS = ["case-study", "cost"]
 DEFAULT_BUDGET_USD = 6000  # above the prod estimate single-Region (docs/cost.md); the second Region is not
 
 
+def monthly_budget(config: Mapping[str, Any]) -> float | None:
+    """The budget this policy's config sets (its properties; the default where it sets none)."""
+    return number(config.get("monthlyBudgetUsd", DEFAULT_BUDGET_USD))
+
+
 def _check_budget(graph: StackGraph, config: Mapping[str, Any], report: Report) -> None:
-    budget = number(config["monthlyBudgetUsd"])
+    budget = monthly_budget(config)
     if budget is None:
         return
     project = os.environ.get("PULUMI_PROJECT") or "ecommerce"
     estimate = cost.estimate(graph, region=stack_config().get("aws:region"), project=project,
-                             usage=_usage_model(config))
+                             usage=usage_model(config))
     if estimate.total <= budget:
         return
     count = int(number(config["topCostDrivers"]) or 5)
@@ -70,7 +75,8 @@ _USAGE_CONFIG = {key: {**schema, "default": getattr(_DEFAULTS, field), "descript
                  for key, field, schema, text in _USAGE_MODEL}
 
 
-def _usage_model(config: Mapping[str, Any]) -> UsageDefaults:
+def usage_model(config: Mapping[str, Any]) -> UsageDefaults:
+    """The estimator's usage model this policy's config sets (UsageDefaults where it sets none)."""
     values: dict[str, Any] = {}
     for key, field, schema, _text in _USAGE_MODEL:
         value = number(config.get(key))

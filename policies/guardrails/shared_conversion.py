@@ -41,6 +41,13 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 from pulumi_policy import policy as _sdk
+from pulumi_policy.deserialize import deserialize_properties
+from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
+
+# The protobuf modules the SDK's service uses, taken from the SDK's module, which imports them without
+# re-exporting them (the pack depends on pulumi-policy alone, not on pulumi or protobuf directly).
+_proto: Any = vars(_sdk).get("proto")
+_json_format: Any = vars(_sdk).get("json_format")
 
 VERIFIED = frozenset({"1.21.0"})
 """pulumi-policy versions whose `_PolicyAnalyzerServicer` the replacements below reproduce."""
@@ -73,7 +80,8 @@ def install() -> bool:
 
 # The service's own state, under the names Python gives its double-underscore attributes.
 def _policies(service: Any) -> list[Policy]:
-    return service._PolicyAnalyzerServicer__policies
+    policies: list[Policy] = service._PolicyAnalyzerServicer__policies
+    return policies
 
 
 def _stack_tags(service: Any) -> Any:
@@ -83,14 +91,14 @@ def _stack_tags(service: Any) -> Any:
 def analyze(service: Any, request: Any, _context: Any) -> Any:
     """`_PolicyAnalyzerServicer.Analyze` with the resource converted once for every policy."""
     service._configure_runtime_settings()
-    response = _sdk.proto.AnalyzeResponse()
+    response = _proto.AnalyzeResponse()
     converted: tuple[Any, Any, Any] | None = None
     for policy in _policies(service):
         enforcement_level = service._get_enforcement_level(policy)
         if enforcement_level == EnforcementLevel.DISABLED or not isinstance(policy, ResourceValidationPolicy):
             continue
         if not policy.has_validation():
-            response.not_applicable.append(_sdk.proto.PolicyNotApplicable(
+            response.not_applicable.append(_proto.PolicyNotApplicable(
                 policy_name=policy.name, reason="Policy does not implement validate"))
             continue
         if enforcement_level == EnforcementLevel.REMEDIATE:
@@ -98,8 +106,8 @@ def analyze(service: Any, request: Any, _context: Any) -> Any:
         report_violation = service._create_report_violation(response, policy.name, policy.description,
                                                             enforcement_level, policy.severity)
         if converted is None:
-            deserialized = _sdk.deserialize_properties(_sdk.json_format.MessageToDict(request.properties))
-            converted = (_sdk.unknown_checking_proxy(deserialized), service._get_resource_options(request),
+            deserialized = deserialize_properties(_json_format.MessageToDict(request.properties))
+            converted = (unknown_checking_proxy(deserialized), service._get_resource_options(request),
                          service._get_provider_resource(request))
         props, opts, provider = converted
         args = ResourceValidationArgs(request.type, props, request.urn, request.name, opts, provider,
@@ -111,7 +119,7 @@ def analyze(service: Any, request: Any, _context: Any) -> Any:
 def analyze_stack(service: Any, request: Any, _context: Any) -> Any:
     """`_PolicyAnalyzerServicer.AnalyzeStack` with the stack converted once for every policy."""
     service._configure_runtime_settings()
-    response = _sdk.proto.AnalyzeResponse()
+    response = _proto.AnalyzeResponse()
     resources: list[PolicyResource] | None = None
     for policy in _policies(service):
         enforcement_level = service._get_enforcement_level(policy)
@@ -133,8 +141,8 @@ def _stack_resources(service: Any, request: Any) -> list[PolicyResource]:
     """The request's resources as the SDK builds them: parents and dependencies linked by URN."""
     intermediates = []
     for r in request.resources:
-        deserialized = _sdk.deserialize_properties(_sdk.json_format.MessageToDict(r.properties))
-        props = _sdk.unknown_checking_proxy(deserialized)
+        deserialized = deserialize_properties(_json_format.MessageToDict(r.properties))
+        props = unknown_checking_proxy(deserialized)
         resource = PolicyResource(r.type, props, r.urn, r.name, service._get_resource_options(r),
                                   service._get_provider_resource(r), None, [], {})
         property_dependencies = {k: list(v.urns) for k, v in r.propertyDependencies.items()}
@@ -159,15 +167,15 @@ def _validate(service: Any, response: Any, policy: Any, args: Any, report_violat
             task: asyncio.Task[Any] = asyncio.Task(result, loop=loop)  # type: ignore[arg-type]
             loop.run_until_complete(task)
             loop.close()
-    except _sdk.UnknownValueError as error:
+    except UnknownValueError as error:
         pack, version = service._PolicyAnalyzerServicer__policy_pack_name, \
             service._PolicyAnalyzerServicer__policy_pack_version
-        response.diagnostics.append(_sdk.proto.AnalyzeDiagnostic(
+        response.diagnostics.append(_proto.AnalyzeDiagnostic(
             policyName=policy.name, policyPackName=pack, policyPackVersion=version,
             message=(f"can't run policy '{policy.name}' from policy pack '{pack}@v{version}' during "
                      f"preview: {error.message}"),
             urn="", description=policy.description,
             enforcementLevel=service._map_enforcement_level(EnforcementLevel.ADVISORY)))
     except _sdk._NotApplicableError as error:
-        response.not_applicable.append(_sdk.proto.PolicyNotApplicable(policy_name=policy.name,
+        response.not_applicable.append(_proto.PolicyNotApplicable(policy_name=policy.name,
                                                                       reason=error.reason or ""))

@@ -33,8 +33,9 @@ INVISIBLE = ("\u200b", "\u00ad", "\u2060", "\ufeff", "\u200d")
 # Decimal digits of other scripts that Unicode-aware code reads as 0-9 (offset of their zero).
 DIGIT_ZEROS = (0x30, 0xFF10, 0x0660, 0x06F0, 0x0966, 0x09E6, 0x1D7CE)
 # Groupings as cards print them, by total length.
-GROUPINGS = {13: [(4, 4, 5), (4, 4, 4, 1)], 14: [(4, 6, 4)], 15: [(4, 6, 5)], 16: [(4, 4, 4, 4)],
-             17: [(4, 4, 4, 4, 1)], 18: [(4, 4, 4, 4, 2)], 19: [(4, 4, 4, 4, 3)]}
+GROUPINGS: dict[int, list[tuple[int, ...]]] = {
+    13: [(4, 4, 5), (4, 4, 4, 1)], 14: [(4, 6, 4)], 15: [(4, 6, 5)], 16: [(4, 4, 4, 4)],
+    17: [(4, 4, 4, 4, 1)], 18: [(4, 4, 4, 4, 2)], 19: [(4, 4, 4, 4, 3)]}
 
 
 def luhn_check_digit(body: str) -> str:
@@ -79,7 +80,7 @@ def written(draw: st.DrawFn, pan: str, alphabet: Alphabet = ANY_TEXT) -> str:
     invisible characters, letters around it."""
     digits = "".join(chr(draw(st.sampled_from(alphabet.digit_zeros)) + int(d)) for d in pan) \
         if draw(st.booleans()) else pan
-    if alphabet.separators and draw(st.booleans()):
+    if bool(alphabet.separators) and draw(st.booleans()):
         grouping = draw(st.sampled_from(GROUPINGS[len(pan)]))
         separator = draw(st.sampled_from(alphabet.separators))
         groups, position = [], 0
@@ -89,7 +90,7 @@ def written(draw: st.DrawFn, pan: str, alphabet: Alphabet = ANY_TEXT) -> str:
         text = separator.join(groups)
     else:
         text = digits
-    if alphabet.invisible and draw(st.booleans()):
+    if bool(alphabet.invisible) and draw(st.booleans()):
         at = draw(st.integers(min_value=1, max_value=len(text) - 1))
         text = text[:at] + draw(st.sampled_from(alphabet.invisible)) + text[at:]
     prefix = draw(st.text(alphabet=alphabet.letters, max_size=6)) if alphabet.letters else ""

@@ -4,20 +4,13 @@ sessions stored as hashes with a TTL, no account enumeration, throttled link req
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Any
 
 import pytest
 
-from tests.app.conftest import ALICE, TABLES, Aws, Db
-
-LINK = re.compile(r"https://shop\.example\.com/account/sign-in/confirm#token=([A-Za-z0-9_-]+)")
-
-
-def link_tokens(aws: Aws, to: str) -> list[str]:
-    """The sign-in link tokens mailed to `to`, oldest first (moto keeps what SES sent)."""
-    return [LINK.search(m.body).group(1) for m in aws.sent_emails()  # type: ignore[union-attr]
-            if m.destinations["ToAddresses"] == [to] and LINK.search(m.body)]
+from tests.support.app_clients import SIGN_IN_LINK, bearer, link_tokens
+from tests.support.app_env import ALICE, TABLES
+from tests.support.app_stores import Aws, Db
 
 
 def sign_in(api: Any, aws: Aws, email: str, *, guest_token: str | None = None) -> dict[str, Any]:
@@ -27,10 +20,6 @@ def sign_in(api: Any, aws: Aws, email: str, *, guest_token: str | None = None) -
                         headers=headers)
     assert response.status_code == 201, response.text
     return dict(response.json())
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_a_new_shopper_signs_up_with_a_mailed_link_and_the_session_works(api: Any, aws: Aws, db: Db) -> None:
@@ -73,7 +62,7 @@ def test_asking_for_a_link_gives_the_same_answer_for_customers_and_strangers(api
         {k: v for k, v in unknown.headers.items() if k != "date"}
     mails = aws.sent_emails()
     assert [m.destinations["ToAddresses"] for m in mails] == [["alice@example.com"], ["nobody@example.com"]]
-    assert LINK.sub("", mails[0].body) == LINK.sub("", mails[1].body)
+    assert SIGN_IN_LINK.sub("", mails[0].body) == SIGN_IN_LINK.sub("", mails[1].body)
     assert db.count("customers") == 2
 
 

@@ -8,30 +8,16 @@ import base64
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from starlette.routing import Route
 
-from tests.app.alb_standin import ALB_ARN, EDITORS, VIEWERS, AlbStandIn
-from tests.app.conftest import Aws, Db
-
-
-@pytest.fixture
-def admin(runtime: Any, alb: AlbStandIn) -> Iterator[Any]:
-    """The admin app as ECS runs it, with a verifier that fetches keys from the stand-in."""
-    from fastapi.testclient import TestClient
-
-    from shop.admin.app import create_app
-
-    with TestClient(create_app(lambda: runtime, alb.verifier), raise_server_exceptions=True) as client:
-        yield client
-
-
-def as_staff(token: str) -> dict[str, str]:
-    return {"x-amzn-oidc-data": token}
-
+from tests.support.alb_standin import ALB_ARN, EDITORS, VIEWERS, AlbStandIn
+from tests.support.app_clients import as_staff
+from tests.support.app_stores import Aws, Db
 
 MUG = {"name": "Blue mug", "description": "Stoneware, 350 ml", "category": None, "price_cents": 1400,
        "currency": "USD", "stock": 40, "active": True}
@@ -61,7 +47,7 @@ def _tampered(alb: AlbStandIn) -> str:
     return f"{header}.{promoted}.{signature}"
 
 
-FORGERIES = {
+FORGERIES: dict[str, Callable[[AlbStandIn], str | None]] = {
     "no token": lambda alb: None,
     "unsigned (alg none)": _unsigned,
     "signed with another key": lambda alb: alb.token(key=ec.generate_private_key(ec.SECP256R1())),
@@ -235,5 +221,6 @@ def test_the_edge_lets_large_bodies_through_exactly_on_the_import_routes() -> No
     from components.stack import ADMIN_UPLOAD_PATHS
     from shop.admin.app import app
 
-    posts = {route.path for route in app.routes if "POST" in getattr(route, "methods", set())}
+    posts = {route.path for route in app.routes
+             if isinstance(route, Route) and "POST" in (route.methods or ())}
     assert posts == set(ADMIN_UPLOAD_PATHS)

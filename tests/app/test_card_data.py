@@ -21,9 +21,11 @@ import pytest
 from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 
-from tests.app.conftest import ALICE, Db, Served, Stores, WrittenLogs
 from tests.app.hostile import DETERMINISTIC, Alphabet, card_numbers, found_in, json_escaped, written
-from tests.app.stripe_standin import StripeStandIn
+from tests.support.app_clients import Served
+from tests.support.app_env import ALICE
+from tests.support.app_stores import Db, Stores, WrittenLogs
+from tests.support.stripe_standin import StripeStandIn
 
 PAN = "4242424242424242"  # Luhn-valid
 SPACED = "4000 0566 5566 5556"

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from tests.app.conftest import Shopper
+import httpx
+
+from tests.support.app_clients import Shopper
 
 # Every operation that takes a cart id, with how to call it for one (extend when a route is added:
 # the test fails while one of the API's cart routes is missing here).
-CART_CALLS = {
+CART_CALLS: dict[tuple[str, str], Callable[[Shopper, str], httpx.Response]] = {
     ("get", "/api/carts/{cart_id}"): lambda shopper, cart_id: shopper.client.get(
         f"/api/carts/{cart_id}", headers=shopper.headers),
     ("put", "/api/carts/{cart_id}/items/{sku}"): lambda shopper, cart_id: shopper.client.put(

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.app.alb_standin import AlbStandIn
-from tests.app.conftest import Db
-from tests.app.test_admin import admin, as_staff  # noqa: F401 (a fixture)
+from tests.support.alb_standin import AlbStandIn
+from tests.support.app_clients import as_staff
+from tests.support.app_stores import Db
 
 CATALOG = """sku,name,description,category,category_name,price_cents,currency,stock,active
 TEE-WHT-S,"White tee, S",Organic cotton,tees,T-shirts,2500,USD,120,true

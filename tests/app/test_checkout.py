@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from tests.app.conftest import Db, Shopper
-from tests.app.stripe_standin import StripeStandIn
+from tests.support.app_clients import Shopper
+from tests.support.app_stores import Db
+from tests.support.stripe_standin import StripeStandIn
 
 
 def test_checkout_prices_from_the_catalog_charges_once_and_writes_order_items_and_outbox(

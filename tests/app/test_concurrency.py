@@ -8,8 +8,10 @@ from typing import Any
 
 import httpx
 
-from tests.app.conftest import ALICE, Db, Served
-from tests.app.stripe_standin import StripeStandIn
+from tests.support.app_clients import Served
+from tests.support.app_env import ALICE
+from tests.support.app_stores import Db
+from tests.support.stripe_standin import StripeStandIn
 
 PARALLEL = 12
 WAIT = 30  # seconds; a bound against hanging, never reached when the code is right

@@ -25,7 +25,7 @@ from components.config import parse_stack_config
 from components.images import APP_CODE_DIR
 from components.web import health_path
 from offline.engine import Snapshot
-from tests.app.conftest import REGION
+from tests.support.app_env import REGION
 
 DOCKERFILE = APP_CODE_DIR / "Dockerfile"
 HADOLINT = Path(sys.executable).parent / "hadolint"

@@ -22,9 +22,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.app.conftest import ALICE, Aws, _clients
-from tests.app.stripe_standin import StripeStandIn
+from tests.support.app_env import ALICE
+from tests.support.app_stores import Aws, aws_clients
 from tests.support.postgres import PostgresServer
+from tests.support.stripe_standin import StripeStandIn
 
 WAIT = 1.0
 OUTAGE_REQUESTS = 3  # each waits WAIT: long enough for the old backoff to reach 4 s
@@ -58,7 +59,7 @@ def test_the_first_request_after_an_outage_gets_a_connection_within_a_second(
     server, url = database
     settings = replace(Settings.from_env(), database_url=url, stripe_api_base=stripe_api.url,
                        stripe_secret_arn=aws.stripe_secret_arn, db_pool_max_size=4)
-    runtime = Runtime(settings, aws=_clients())
+    runtime = Runtime(settings, aws=aws_clients())
     runtime.db = Database(settings, wait_seconds=WAIT)
     body = {"cart_id": "no-such-cart", "payment_method": "pm_card_visa", "idempotency_key": "outage-key-1",
             "shipping": {"country": "DE", "postal_code": "10115"}}

@@ -12,7 +12,7 @@ import importlib
 import pytest
 
 from components.config import DEFAULT_CONSUMERS, EVENT_SOURCE, KNOWN_EVENTS, ConsumerSpec, default_handler
-from tests.app.conftest import APP_CODE
+from tests.support.app_env import APP_CODE
 
 
 def test_the_app_and_the_program_name_the_same_events_and_source() -> None:

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.app.conftest import CONSUMERS, Aws, Db, Shopper
+from tests.support.app_clients import Shopper
+from tests.support.app_env import CONSUMERS
+from tests.support.app_stores import Aws, Db
 
 
 @pytest.fixture

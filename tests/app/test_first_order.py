@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.app.alb_standin import EDITORS, VIEWERS, AlbStandIn
-from tests.app.conftest import Aws, Db
-from tests.app.test_accounts import bearer, link_tokens
-from tests.app.test_admin import admin, as_staff  # noqa: F401 (a fixture)
+from tests.support.alb_standin import EDITORS, VIEWERS, AlbStandIn
+from tests.support.app_clients import as_staff, bearer, link_tokens
+from tests.support.app_stores import Aws, Db
 
 CATALOG = """sku,name,description,category,category_name,price_cents,currency,stock,active
 TEE-ORG-M,"Organic tee, M",Soft and sturdy,tees,T-shirts,2900,USD,50,true

@@ -1,6 +1,6 @@
 """Card numbers in every place and encoding a client can use, against every route of every service.
 
-For each service of tests/app/services.py, hypothesis picks a route from the service's own OpenAPI
+For each service of tests/support/services.py, hypothesis picks a route from the service's own OpenAPI
 document, a place in the request (a path parameter, a query parameter or its name, a header, a JSON
 body field at any depth or a key, a form field, a multipart form field, as text or base64-encoded,
 a text body), a card number, the way it is written
@@ -23,7 +23,6 @@ import httpx
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.app.conftest import ALICE, ServiceUnderTest, Stores, WrittenLogs
 from tests.app.hostile import (
     DETERMINISTIC,
     ENCODINGS,
@@ -35,6 +34,9 @@ from tests.app.hostile import (
     json_escaped,
     written,
 )
+from tests.support.app_clients import ServiceUnderTest
+from tests.support.app_env import ALICE
+from tests.support.app_stores import Stores, WrittenLogs
 
 # Header values travel as bytes on one line: no line breaks or tabs.
 HEADER_TEXT = Alphabet(separators=tuple(s for s in SEPARATORS if s not in "\t\n"))
@@ -161,8 +163,9 @@ def test_card_numbers_are_refused_everywhere_and_land_nowhere(
 
     # WHEN the client sends it
     with httpx.Client(base_url=served.url, timeout=10) as client:
-        response = client.request(request.method, request.path, params=request.params,
-                                  headers=request.headers, content=request.content)
+        headers = [(name.encode("ascii"), value) for name, value in request.headers.items()]
+        response = client.request(request.method, request.path, params=tuple(request.params),
+                                  headers=headers, content=request.content)
 
     # THEN the number is nowhere: response, databases, cache, search, payment provider, logs
     assert found_in(pan, response=response.text, postgres=stores.postgres(), dynamodb=stores.dynamodb(),

@@ -8,7 +8,9 @@ import time
 import uuid
 from typing import Any
 
-from tests.app.conftest import ALICE, Db, Shopper
+from tests.support.app_clients import Shopper
+from tests.support.app_env import ALICE
+from tests.support.app_stores import Db
 
 WAIT = 30  # seconds; a bound against hanging, never reached when the code is right
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.app.conftest import Aws, Db, Shopper
+from tests.support.app_clients import Shopper
+from tests.support.app_stores import Aws, Db
 
 
 @pytest.fixture

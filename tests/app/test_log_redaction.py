@@ -11,8 +11,10 @@ import sys
 import textwrap
 
 from shop.logs import unredacted_handlers
-from tests.app.conftest import APP_CODE, ServiceUnderTest, WrittenLogs
 from tests.app.hostile import visible_digits
+from tests.support.app_clients import ServiceUnderTest
+from tests.support.app_env import APP_CODE
+from tests.support.app_stores import WrittenLogs
 
 PAN = "4000056655665556"
 SPACED = "4000 0566 5566 5556"

@@ -14,7 +14,8 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from tests.app.conftest import PG_DIR, Db
+from tests.support.app_env import PG_DIR
+from tests.support.app_stores import Db
 
 
 def _admin_url(database: str) -> str:

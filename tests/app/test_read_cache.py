@@ -14,7 +14,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from tests.app.conftest import CACHE_USER
+from tests.support.app_env import CACHE_USER
 from tests.support.redis import RedisServer, unreachable_cache_client
 
 

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.app.conftest import ALICE, BUS, Aws, Catalog
+from tests.support.app_env import ALICE, BUS
+from tests.support.app_stores import Aws, Catalog
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from opensearchpy.exceptions import AuthorizationException, RequestError
 
-from tests.app.conftest import Catalog, Db
+from tests.support.app_stores import Catalog, Db
 from tests.support.opensearch import StandIn
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -25,6 +25,7 @@ def search() -> Any:
     from shop.settings import Settings
 
     client = connect(Settings.from_env())
+    assert client is not None, "the search settings name a domain"
     yield client
     client.close()
 
@@ -132,6 +133,7 @@ def test_unsigned_or_wrongly_signed_requests_are_refused(search_domain: StandIn)
 
     settings = Settings.from_env()
     impostor = connect(settings, credentials=Credentials("testing", "not-the-secret"))
+    assert impostor is not None
     with pytest.raises(AuthorizationException):
         impostor.info()
     request = urllib.request.Request(f"{search_domain.url}/products/_search", data=b"{}", method="POST",

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.app.conftest import Catalog
+from tests.support.app_stores import Catalog
 from tests.support.opensearch import StandIn
 
 FIXTURES = [HealthCheck.function_scoped_fixture]

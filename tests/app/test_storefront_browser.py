@@ -21,7 +21,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.app.conftest import ALICE, Aws, Catalog, Served, WrittenLogs
+from tests.support.app_clients import Served
+from tests.support.app_env import ALICE
+from tests.support.app_stores import Aws, Catalog, WrittenLogs
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artifacts"
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from tests.app.conftest import Db
+from tests.support.app_stores import Db
 
 WORKLOADS = ("order_api", "storefront", "admin", "fulfillment", "email", "analytics",
              "recommendations", "outbox_relay", "abandoned_carts", "sales_rollup", "checkout_recovery")

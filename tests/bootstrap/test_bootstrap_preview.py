@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from offline.engine import Snapshot
 from offline.preview import preview_of, run_preview
-from tests.support.bootstrap import BOOTSTRAP_DIR, BOOTSTRAP_STACK, documents, trust_subjects
+from tests.support.bootstrap import BOOTSTRAP_DIR, BOOTSTRAP_STACK, RunBootstrap, documents, trust_subjects
 
 
-def test_the_bootstrap_previews_clean_under_the_pack_with_its_policy_config(bootstrap: Snapshot,
-                                                                          bootstrap_policy_config) -> None:
+def test_the_bootstrap_previews_clean_under_the_pack_with_its_policy_config(
+        bootstrap: Snapshot, bootstrap_policy_config: dict[str, Any]) -> None:
     # GIVEN the bootstrap stack and the policy config it is deployed with
     # WHEN the pack analyzes it through the Analyzer interface
     result = preview_of(bootstrap, policy_config=bootstrap_policy_config)
@@ -31,7 +32,8 @@ def test_the_pack_checks_the_deploy_roles_a_wildcard_write_fails_it(bootstrap: S
     # THEN the deploy policies that create ECS clusters and KMS keys (IAM grants those on `*`
     # only) fail the mandatory IAM rule, so the exceptions live in one reviewed file
     assert result.policies is not None
-    failed = {(v.policy, v.urn.rsplit("::", 1)[-1]) for v in result.policies.blocking}
+    assert all(v.urn is not None for v in result.policies.blocking)
+    failed = {(v.policy, v.urn.rsplit("::", 1)[-1]) for v in result.policies.blocking if v.urn is not None}
     assert failed and {policy for policy, _ in failed} == {"iam-policy-disallow-wildcards"}
     assert {name.rsplit("-", 1)[0] for _, name in failed} == {"ci-deploy-prod", "ci-deploy-staging"}
     assert all("kms:CreateKey" in v.message for v in result.policies.blocking)
@@ -60,7 +62,7 @@ def test_every_policy_document_is_literal_so_the_pack_decides_at_preview(bootstr
     assert all(doc["Version"] == "2012-10-17" for doc in [*trusts.values(), *policies.values()])
 
 
-def test_an_existing_github_provider_is_reused_instead_of_created(run_bootstrap_with) -> None:
+def test_an_existing_github_provider_is_reused_instead_of_created(run_bootstrap_with: RunBootstrap) -> None:
     arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
     snapshot = run_bootstrap_with({"ecommerce-bootstrap:githubOidcProviderArn": arn})
 
@@ -71,7 +73,7 @@ def test_an_existing_github_provider_is_reused_instead_of_created(run_bootstrap_
     assert all(trust_subjects(r) for r in snapshot.of_type("aws:iam/role:Role"))
 
 
-def test_without_a_pulumi_organization_pulumi_cloud_is_left_alone(run_bootstrap_with) -> None:
+def test_without_a_pulumi_organization_pulumi_cloud_is_left_alone(run_bootstrap_with: RunBootstrap) -> None:
     snapshot = run_bootstrap_with({"ecommerce-bootstrap:pulumiOrganization": ""})
 
     assert not snapshot.of_type("pulumiservice:index:OidcIssuer")

@@ -41,8 +41,12 @@ def live(prod_preview: Snapshot, staging: Snapshot) -> dict[str, Snapshot]:
     return {"prod": prod_preview, "staging": staging}
 
 
+PolicyDocuments = dict[str, dict[str, Any]]
+"""Policy name -> its document (the `policies_of` fixture)."""
+
+
 @pytest.fixture(scope="module")
-def policies_of(bootstrap: Snapshot) -> dict[str, dict[str, Any]]:
+def policies_of(bootstrap: Snapshot) -> PolicyDocuments:
     return documents(bootstrap, "aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy")
 
 
@@ -54,7 +58,8 @@ def test_the_inventory_and_the_policy_config_match_the_program() -> None:
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
-def test_the_deploy_role_can_manage_every_service_the_stack_uses(stack: str, live, policies_of) -> None:
+def test_the_deploy_role_can_manage_every_service_the_stack_uses(stack: str, live: dict[str, Snapshot],
+                                                                 policies_of: PolicyDocuments) -> None:
     # GIVEN every AWS resource type the stack registers (the live program, not the inventory)
     used = {svc for r in live[stack].custom() if not r.type.startswith("pulumi:")
             for svc in permissions.services_of(r.type)}
@@ -78,8 +83,9 @@ def test_a_type_without_a_known_service_fails_naming_the_table_to_extend() -> No
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
-def test_the_preview_role_reads_what_a_preview_reads_and_nothing_else(stack: str, live,
-                                                                       policies_of) -> None:
+def test_the_preview_role_reads_what_a_preview_reads_and_nothing_else(stack: str,
+                                                                       live: dict[str, Snapshot],
+                                                                       policies_of: PolicyDocuments) -> None:
     # GIVEN the data sources the program calls during a preview (the live program)
     needed = permissions.invoke_reads(live[stack].invokes)
 
@@ -103,7 +109,7 @@ def test_a_data_source_without_known_reads_fails_naming_the_table_to_extend() ->
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
-def test_the_deploy_policy_is_no_wider_than_the_stack(stack: str, policies_of) -> None:
+def test_the_deploy_policy_is_no_wider_than_the_stack(stack: str, policies_of: PolicyDocuments) -> None:
     statements = _statements(policies_of, f"ci-deploy-{stack}-")
 
     for statement in statements:
@@ -128,8 +134,8 @@ def test_the_deploy_policy_is_no_wider_than_the_stack(stack: str, policies_of) -
 
 
 @pytest.mark.parametrize(("stack", "other"), [("prod", "staging"), ("staging", "prod")])
-def test_a_deploy_role_changes_only_roles_tagged_with_its_own_environment(stack: str, other: str,
-                                                                           policies_of) -> None:
+def test_a_deploy_role_changes_only_roles_tagged_with_its_own_environment(
+        stack: str, other: str, policies_of: PolicyDocuments) -> None:
     statements = {s["Sid"]: s for s in _statements(policies_of, f"ci-deploy-{stack}-")}
 
     created = statements["CreateStackRoles"]["Condition"]["StringEquals"]
@@ -144,7 +150,7 @@ def test_a_deploy_role_changes_only_roles_tagged_with_its_own_environment(stack:
     assert other not in json.dumps(statements)
 
 
-def test_the_deploy_policies_fit_iams_quotas(policies_of) -> None:
+def test_the_deploy_policies_fit_iams_quotas(policies_of: PolicyDocuments) -> None:
     for stack in ("prod", "staging"):
         parts = [doc for name, doc in policies_of.items() if name.startswith(f"ci-deploy-{stack}-")]
         assert 1 <= len(parts) <= permissions.ATTACHED_POLICIES_PER_ROLE

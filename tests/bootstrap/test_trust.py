@@ -59,7 +59,8 @@ def used() -> dict[str, set[str]]:
     return kinds
 
 
-def test_the_trust_subjects_match_the_workflows_environments(bootstrap: Snapshot, used) -> None:
+def test_the_trust_subjects_match_the_workflows_environments(bootstrap: Snapshot,
+                                                              used: dict[str, set[str]]) -> None:
     # GIVEN the environments the workflows' cloud jobs run in
     repository = bootstrap.config[REPOSITORY_KEY]
     assert used["deploy"] == {"staging", "prod"}
@@ -114,7 +115,8 @@ def test_sessions_last_as_long_as_the_job_and_no_longer_than_the_role_allows(boo
                 f"{file}:{name} can outlive its credentials"
 
 
-def test_pulumi_cloud_trusts_the_same_jobs_for_an_organization_token(bootstrap: Snapshot, used) -> None:
+def test_pulumi_cloud_trusts_the_same_jobs_for_an_organization_token(bootstrap: Snapshot,
+                                                                      used: dict[str, set[str]]) -> None:
     repository = bootstrap.config[REPOSITORY_KEY]
     organization = bootstrap.config["ecommerce-bootstrap:pulumiOrganization"]
     (issuer,) = bootstrap.of_type("pulumiservice:index:OidcIssuer")

@@ -40,7 +40,8 @@ def part(snapshot: Snapshot, owner: Resource | str, type_: str, name: str) -> Re
 
 def policy(resource: Resource, key: str = "policy") -> dict[str, Any]:
     value = resource.inputs[key]
-    return json.loads(value) if isinstance(value, str) else value
+    document: dict[str, Any] = json.loads(value) if isinstance(value, str) else value
+    return document
 
 
 def statements(resource: Resource, key: str = "policy") -> list[dict[str, Any]]:

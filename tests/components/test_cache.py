@@ -10,6 +10,7 @@ from components.cache import ProductCache
 from components.data_common import Availability, Encryption
 from offline.engine import ProgramError, Resource, Snapshot
 from tests.components.data_programs import cache_args, run_component
+from tests.support.stacks import RunStack
 
 GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 
@@ -119,7 +120,7 @@ def test_one_node_is_only_an_explicit_argument() -> None:
     assert single.inputs["automaticFailoverEnabled"] is False
 
 
-def test_no_stack_config_can_make_a_single_node_cache(run_stack) -> None:
+def test_no_stack_config_can_make_a_single_node_cache(run_stack: RunStack) -> None:
     with pytest.raises(ProgramError, match="cacheNodeCount = 1 is not allowed"):
         run_stack("staging", {"ecommerce:cacheNodeCount": 1})
 

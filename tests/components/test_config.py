@@ -11,12 +11,13 @@ from components.config import (
     ConfigError,
     Environment,
     NatGatewayMode,
+    StackConfig,
     parse_stack_config,
 )
 from offline.engine import PROJECT_DIR, ProgramError, run_program, stack_config
 
 
-def load(stack: str = "prod", **overrides: object):
+def load(stack: str = "prod", **overrides: object) -> StackConfig:
     values, _ = stack_config(stack, overrides={f"ecommerce:{k}": v for k, v in overrides.items()})
     return parse_stack_config(values, stack=stack)
 
@@ -62,7 +63,7 @@ def test_defaults_from_pulumi_yaml_apply_offline() -> None:
     assert [s.name for s in cfg.web.services] == ["storefront", "order-api", "admin"]
 
 
-BAD_CONFIG = [
+BAD_CONFIG: list[tuple[dict[str, object], str]] = [
     ({"azCount": 1}, "ecommerce:azCount = 1 is not allowed: must be an integer from 2 to 6"),
     ({"azCount": "two"}, "ecommerce:azCount must be an integer, got 'two'"),
     ({"vpcCidr": "10.0.0.0/33"}, "ecommerce:vpcCidr = '10.0.0.0/33' is not allowed: an IPv4 CIDR"),
@@ -105,7 +106,7 @@ BAD_CONFIG = [
 @pytest.mark.parametrize(("overrides", "message"), BAD_CONFIG,
                          ids=[next(iter(o)) + "-" + str(i) for i, (o, _) in enumerate(BAD_CONFIG)])
 def test_a_bad_value_fails_with_one_line_naming_key_stack_file_and_what_is_allowed(
-        overrides: dict, message: str) -> None:
+        overrides: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError) as error:
         load("prod", **overrides)
     text = str(error.value)
@@ -162,7 +163,8 @@ def test_both_stacks_sign_staff_in_with_their_oidc_provider() -> None:
     ({"adminViewerGroup": "shop-editors"}, "must differ from adminEditorGroup"),
     ({"domainName": "", "certificateArn": ""}, "ecommerce:domainName is missing"),
 ])
-def test_a_bad_or_missing_admin_sign_in_setting_is_one_line(overrides: dict, expected: str) -> None:
+def test_a_bad_or_missing_admin_sign_in_setting_is_one_line(overrides: dict[str, object],
+                                                            expected: str) -> None:
     with pytest.raises(ConfigError, match="^Pulumi.prod.yaml: ") as raised:
         load("prod", **overrides)
     assert expected in str(raised.value) and "\n" not in str(raised.value)

@@ -26,6 +26,7 @@ from tests.components.event_flow import (
     role_policy_of,
     statements,
 )
+from tests.support.stacks import RunStack
 
 
 def test_every_configured_consumer_is_built(prod: Snapshot) -> None:
@@ -210,7 +211,8 @@ def test_no_payment_work_is_consumed_from_the_bus(prod: Snapshot) -> None:
         assert not any(w in f"{resource.name} {handler}".lower() for w in words), resource.urn
 
 
-def test_adding_a_consumer_in_config_adds_exactly_one_complete_set(prod: Snapshot, run_stack) -> None:
+def test_adding_a_consumer_in_config_adds_exactly_one_complete_set(prod: Snapshot,
+                                                                   run_stack: RunStack) -> None:
     # GIVEN the default consumers plus one more
     defaults = list(load_schema()["consumers"]["default"])
     extra = "loyalty events=order.placed,cart.abandoned handler=shop.consumers.analytics.handler"
@@ -246,7 +248,8 @@ def test_adding_a_consumer_in_config_adds_exactly_one_complete_set(prod: Snapsho
     ("fulfillment events=order.placed reservedConcurrency=5 maxConcurrency=10",
      "reservedConcurrency=5 is not allowed below maxConcurrency=10"),
 ])
-def test_a_bad_consumer_setting_fails_with_one_line_naming_it(run_stack, line: str, says: str) -> None:
+def test_a_bad_consumer_setting_fails_with_one_line_naming_it(run_stack: RunStack, line: str,
+                                                              says: str) -> None:
     # WHEN a consumer line carries a bad value
     with pytest.raises(ProgramError) as raised:
         run_stack("prod", overrides={"ecommerce:consumers": [line]})
@@ -257,7 +260,7 @@ def test_a_bad_consumer_setting_fails_with_one_line_naming_it(run_stack, line: s
     assert says in message
 
 
-def test_a_consumer_whose_handler_module_is_missing_fails_with_one_line(run_stack) -> None:
+def test_a_consumer_whose_handler_module_is_missing_fails_with_one_line(run_stack: RunStack) -> None:
     with pytest.raises(ProgramError) as raised:
         run_stack("prod", overrides={"ecommerce:consumers": [
             "returns events=order.placed handler=shop.consumers.returns.handler"]})

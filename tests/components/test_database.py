@@ -15,6 +15,7 @@ from tests.components.data_programs import (
     run_component,
     three_az_staging,
 )
+from tests.support.stacks import RunStack
 
 CLUSTER = "aws:rds/cluster:Cluster"
 INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
@@ -192,7 +193,7 @@ def test_single_az_is_only_an_explicit_argument() -> None:
     assert not single.where("aws:appautoscaling/target:Target", serviceNamespace="rds")
 
 
-def test_no_stack_config_can_drop_the_reader(run_stack) -> None:
+def test_no_stack_config_can_drop_the_reader(run_stack: RunStack) -> None:
     with pytest.raises(ProgramError, match="auroraReaderCount = 0 is not allowed"):
         run_stack("staging", {"ecommerce:auroraReaderCount": 0})
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 
@@ -113,7 +114,7 @@ def test_without_a_zone_the_stack_writes_no_records_and_uses_the_given_certifica
      "ecommerce:certificateArn is missing: a us-east-1 ACM certificate for domainName "
      "shop.example.com is required (or set hostedZoneId and the stack issues one)"),
 ])
-def test_without_a_zone_the_certificate_keys_stay_required(overrides: dict, message: str) -> None:
+def test_without_a_zone_the_certificate_keys_stay_required(overrides: dict[str, Any], message: str) -> None:
     values, _ = stack_config("prod", overrides=overrides)
     with pytest.raises(ConfigError, match=re.escape(message)):
         parse_stack_config(values, stack="prod")
@@ -131,14 +132,14 @@ def headings() -> set[str]:
                                                         "ecommerce:prebuiltImages": [
                                                             "storefront tag=a", "order-api tag=a",
                                                             "admin tag=a"]}])
-def test_every_manual_step_is_explained_in_the_day_one_guide(overrides: dict) -> None:
+def test_every_manual_step_is_explained_in_the_day_one_guide(overrides: dict[str, Any]) -> None:
     values, _ = stack_config("staging", overrides=overrides)
     for step in manual_steps(parse_stack_config(values, stack="staging")):
         assert step.heading in headings(), step.heading
 
 
 def test_a_stack_with_a_zone_has_no_dns_or_certificate_steps_left() -> None:
-    def steps(overrides: dict) -> dict[str, Phase]:
+    def steps(overrides: dict[str, Any]) -> dict[str, Phase]:
         values, _ = stack_config("staging", overrides=overrides)
         return {s.heading: s.phase for s in manual_steps(parse_stack_config(values, stack="staging"))}
 

@@ -4,6 +4,7 @@ OAC, and a secret origin header that only CloudFront and the ALB know."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from google.protobuf import json_format
@@ -50,20 +51,29 @@ def bucket_named(snapshot: Snapshot, suffix: str) -> Resource:
     return bucket
 
 
-def origin(distribution: Resource, origin_id: str) -> dict:
-    (found,) = [o for o in distribution.inputs["origins"] if o["originId"] == origin_id]
+def provider_region(snapshot: Snapshot, resource: Resource) -> str:
+    """The Region of the explicit provider that serves `resource`."""
+    provider = snapshot.provider_of(resource)
+    assert provider is not None, f"{resource.urn} has no explicit provider"
+    return str(provider.inputs["region"])
+
+
+def origin(distribution: Resource, origin_id: str) -> dict[str, Any]:
+    origins: list[dict[str, Any]] = distribution.inputs["origins"]
+    (found,) = [o for o in origins if o["originId"] == origin_id]
     return found
 
 
-def behaviour(distribution: Resource, path: str) -> dict:
-    (found,) = [b for b in distribution.inputs["orderedCacheBehaviors"]
-                if b["pathPattern"] == path]
+def behaviour(distribution: Resource, path: str) -> dict[str, Any]:
+    behaviours: list[dict[str, Any]] = distribution.inputs["orderedCacheBehaviors"]
+    (found,) = [b for b in behaviours if b["pathPattern"] == path]
     return found
 
 
-def policy_statements(snapshot: Snapshot, bucket: Resource) -> list[dict]:
+def policy_statements(snapshot: Snapshot, bucket: Resource) -> list[dict[str, Any]]:
     policy = for_bucket(snapshot, "aws:s3/bucketPolicy:BucketPolicy", bucket)
-    return json.loads(policy.inputs["policy"])["Statement"]
+    found: list[dict[str, Any]] = json.loads(policy.inputs["policy"])["Statement"]
+    return found
 
 
 def assert_private(snapshot: Snapshot, bucket: Resource) -> None:
@@ -90,8 +100,8 @@ def assert_private(snapshot: Snapshot, bucket: Resource) -> None:
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
-def test_the_static_bucket_is_private_encrypted_versioned_and_tls_only(stack: str,
-                                                                       request) -> None:
+def test_the_static_bucket_is_private_encrypted_versioned_and_tls_only(
+        stack: str, request: pytest.FixtureRequest) -> None:
     snapshot: Snapshot = request.getfixturevalue(stack)
     static = bucket_named(snapshot, "-static")
     assert_private(snapshot, static)
@@ -163,7 +173,8 @@ def test_the_storefront_is_the_default_behaviour_and_every_app_path_is_uncached(
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
-def test_viewers_use_https_http2_and_3_and_get_security_headers(stack: str, request) -> None:
+def test_viewers_use_https_http2_and_3_and_get_security_headers(stack: str,
+                                                                request: pytest.FixtureRequest) -> None:
     snapshot: Snapshot = request.getfixturevalue(stack)
     distribution = distribution_of(snapshot)
     behaviours = [distribution.inputs["defaultCacheBehavior"],
@@ -238,18 +249,19 @@ def test_access_logs_are_delivered_to_a_private_log_bucket_in_us_east_1(prod: Sn
     assert lifecycle.inputs["rules"][0]["expiration"]["days"] == \
         int(prod.config["ecommerce:logRetentionDays"])
     for resource in (source, destination, delivery, logs):
-        assert prod.provider_of(resource).inputs["region"] == "us-east-1"
+        assert provider_region(prod, resource) == "us-east-1"
 
 
 # -- WAF ------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
-def test_the_web_acl_guards_the_distribution_from_us_east_1(stack: str, request) -> None:
+def test_the_web_acl_guards_the_distribution_from_us_east_1(stack: str,
+                                                            request: pytest.FixtureRequest) -> None:
     snapshot: Snapshot = request.getfixturevalue(stack)
     (acl,) = snapshot.of_type(WEB_ACL)
     assert acl.inputs["scope"] == "CLOUDFRONT"
-    assert snapshot.provider_of(acl).inputs["region"] == "us-east-1"
+    assert provider_region(snapshot, acl) == "us-east-1"
     assert distribution_of(snapshot).inputs["webAclId"] == acl.outputs["arn"]
     groups = {r["statement"]["managedRuleGroupStatement"]["name"] for r in acl.inputs["rules"]
               if "managedRuleGroupStatement" in r["statement"]}
@@ -259,9 +271,10 @@ def test_the_web_acl_guards_the_distribution_from_us_east_1(stack: str, request)
     assert len(set(priorities)) == len(priorities)
 
 
-def rate_rule(snapshot: Snapshot) -> dict:
+def rate_rule(snapshot: Snapshot) -> dict[str, Any]:
     (acl,) = snapshot.of_type(WEB_ACL)
-    (rule,) = [r for r in acl.inputs["rules"] if r["name"] == "api-rate-limit"]
+    rules: list[dict[str, Any]] = acl.inputs["rules"]
+    (rule,) = [r for r in rules if r["name"] == "api-rate-limit"]
     return rule
 
 
@@ -282,13 +295,14 @@ def test_the_rate_limit_follows_the_config(staging: Snapshot, staging_changed: S
     assert rate_rule(staging_changed)["statement"]["rateBasedStatement"]["limit"] == 500
 
 
-def waf_rule(snapshot: Snapshot, name: str) -> dict:
+def waf_rule(snapshot: Snapshot, name: str) -> dict[str, Any]:
     (acl,) = snapshot.of_type(WEB_ACL)
-    (rule,) = [r for r in acl.inputs["rules"] if r["name"] == name]
+    rules: list[dict[str, Any]] = acl.inputs["rules"]
+    (rule,) = [r for r in rules if r["name"] == name]
     return rule
 
 
-def paths_of(statement: dict) -> set[str]:
+def paths_of(statement: dict[str, Any]) -> set[str]:
     """The URI prefixes a scope-down statement matches (one byte match, or an OR of them)."""
     if "orStatement" in statement:
         return {path for s in statement["orStatement"]["statements"] for path in paths_of(s)}
@@ -344,7 +358,7 @@ def test_waf_logs_go_to_an_encrypted_aws_waf_logs_group_in_us_east_1(prod: Snaps
     assert group.inputs["name"].startswith("aws-waf-logs-")
     assert group.inputs["kmsKeyId"].startswith("arn:aws:kms:us-east-1:")
     assert group.inputs["retentionInDays"] == int(prod.config["ecommerce:logRetentionDays"])
-    assert prod.provider_of(group).inputs["region"] == "us-east-1"
+    assert provider_region(prod, group) == "us-east-1"
     redacted = {f["singleHeader"]["name"] for f in logging.inputs["redactedFields"]}
     assert redacted == {"authorization", "cookie"}
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from offline.engine import Snapshot
+from typing import Any
+
+from offline.engine import Resource, Snapshot
 from tests.components.event_flow import (
     FUNCTION,
     ROLE_POLICY,
@@ -16,17 +18,17 @@ from tests.components.event_flow import (
 BUS = "aws:cloudwatch/eventBus:EventBus"
 
 
-def bus_of(snapshot: Snapshot):
+def bus_of(snapshot: Snapshot) -> Resource:
     [bus] = snapshot.of_type(BUS)
     return bus
 
 
-def function_named(snapshot: Snapshot, name: str):
+def function_named(snapshot: Snapshot, name: str) -> Resource:
     [function] = [f for f in snapshot.of_type(FUNCTION) if f.name == name]
     return function
 
 
-def order_api_task_role(snapshot: Snapshot):
+def order_api_task_role(snapshot: Snapshot) -> Resource:
     web = snapshot.of_type("ecommerce:web:WebServices")[0]
     return next(r for r in snapshot.descendants(web)
                 if r.type == "aws:iam/role:Role" and r.name == "web-order-api-task")
@@ -62,7 +64,7 @@ def test_only_the_order_service_and_the_outbox_relay_may_put_events(prod: Snapsh
 def test_no_other_role_is_granted_put_events_and_grants_name_this_bus(prod: Snapshot) -> None:
     # GIVEN every inline policy of the stack that grants PutEvents
     bus_arn = bus_of(prod).outputs["arn"]
-    granted: dict[str, dict] = {}
+    granted: dict[str, dict[str, Any]] = {}
     for role_policy in prod.of_type(ROLE_POLICY):
         for statement in statements(role_policy):
             if any(a.startswith("events:Put") for a in as_list(statement["Action"])):

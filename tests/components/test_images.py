@@ -8,6 +8,7 @@ import re
 import shutil
 from fnmatch import fnmatch
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ REPOSITORY = "aws:ecr/repository:Repository"
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
-def app_container(task: Resource) -> dict:
+def app_container(task: Resource) -> dict[str, Any]:
     containers = json.loads(task.inputs["containerDefinitions"])
     return next(c for c in containers if c["name"] != "otel-collector")
 
@@ -200,7 +201,7 @@ def test_images_built_elsewhere_are_deployed_by_digest_and_nothing_is_built(
                    "search path=/search/*"]},
      r"ecommerce:services\[1\] is missing app=: name the ASGI app search serves"),
 ])
-def test_image_settings_are_checked_before_anything_is_made(settings: dict, message: str) -> None:
+def test_image_settings_are_checked_before_anything_is_made(settings: dict[str, Any], message: str) -> None:
     values, _ = stack_config("prod", overrides={f"ecommerce:{k}": v for k, v in settings.items()})
     with pytest.raises(ConfigError, match=message):
         parse_stack_config(values, stack="prod")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,7 @@ from components.lambda_code import (
 )
 from offline.engine import Snapshot
 from tests.components.event_flow import FUNCTION, as_list, role_policy_of, statements
+from tests.support.stacks import RunStack
 
 HANDLER = '''from typing import Any
 
@@ -99,7 +101,7 @@ def test_a_handler_that_is_not_in_the_code_fails_with_one_line(code_root: Path, 
     {"Sid": "Everything", "Effect": "Allow", "Action": "*", "Resource": ["arn:aws:sqs:::q"]},
     {"Sid": "Mixed", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": ["arn:x", "*"]},
 ])
-def test_a_function_may_not_be_granted_a_wildcard(code_root: Path, statement: dict) -> None:
+def test_a_function_may_not_be_granted_a_wildcard(code_root: Path, statement: dict[str, Any]) -> None:
     settings = FunctionSettings(code=CodeBundle.from_directory(code_root), region="us-east-1",
                                 account_id="123456789012", layers=(), logs_kms_key_arn="arn:key",
                                 log_retention_days=30)
@@ -160,7 +162,7 @@ def test_the_vpc_functions_security_group_has_no_ingress_and_narrow_egress(prod:
             assert group.outputs["id"] in function.inputs["vpcConfig"]["securityGroupIds"]
 
 
-def test_an_apm_adds_the_adot_layer_and_a_collector_reading_the_key_by_arn(run_stack) -> None:
+def test_an_apm_adds_the_adot_layer_and_a_collector_reading_the_key_by_arn(run_stack: RunStack) -> None:
     # WHEN the stack has an APM configured
     snapshot = run_stack("prod", overrides=APM)
     secret_arn = APM["ecommerce:apmApiKeySecretArn"]

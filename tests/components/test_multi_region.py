@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -128,7 +129,7 @@ def test_the_secondary_certificate_must_be_in_the_secondary_region() -> None:
      "ecommerce:databaseWriterRegion = 'eu-central-1' is not allowed: aws:region us-east-1 "
      "(multiRegion is off)"),
 ])
-def test_the_writer_region_is_one_of_the_stack_s_regions(overrides: dict, problem: str) -> None:
+def test_the_writer_region_is_one_of_the_stack_s_regions(overrides: dict[str, Any], problem: str) -> None:
     raw, _ = stack_config("prod", overrides=overrides)
     with pytest.raises(ConfigError) as error:
         parse_stack_config(raw, stack="prod")
@@ -504,7 +505,7 @@ def test_the_architecture_diagram_keeps_each_region_s_components_apart(multi_reg
     ({"global_role": GlobalRole.SECONDARY}, "a membership goes with global_role SECONDARY"),
     ({"global_role": GlobalRole.PRIMARY}, "secondary_regions go with global_role PRIMARY"),
 ])
-def test_a_global_role_without_its_links_is_refused(changes: dict, problem: str) -> None:
+def test_a_global_role_without_its_links_is_refused(changes: dict[str, Any], problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         RelationalDatabase("database", database_args(**changes))
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 
-from offline.engine import Snapshot
+from offline.engine import Resource, Snapshot
+from tests.support.stacks import RunStack
 
 SUBNET = "aws:ec2/subnet:Subnet"
 
 
-def subnets_by_role(snapshot: Snapshot) -> dict[str, list]:
-    roles: dict[str, list] = {}
+def subnets_by_role(snapshot: Snapshot) -> dict[str, list[Resource]]:
+    roles: dict[str, list[Resource]] = {}
     for subnet in snapshot.of_type(SUBNET):
         roles.setdefault(subnet.inputs["tags"]["subnet-role"], []).append(subnet)
     return roles
@@ -30,8 +31,8 @@ def test_the_vpc_spans_at_least_two_azs_with_three_subnet_roles_in_each(prod: Sn
 def test_subnets_do_not_overlap_and_fit_the_vpc(prod: Snapshot) -> None:
     import ipaddress
 
-    vpc = ipaddress.ip_network(prod.of_type("aws:ec2/vpc:Vpc")[0].inputs["cidrBlock"])
-    nets = [ipaddress.ip_network(s.inputs["cidrBlock"]) for s in prod.of_type(SUBNET)]
+    vpc = ipaddress.IPv4Network(prod.of_type("aws:ec2/vpc:Vpc")[0].inputs["cidrBlock"])
+    nets = [ipaddress.IPv4Network(s.inputs["cidrBlock"]) for s in prod.of_type(SUBNET)]
     assert all(n.subnet_of(vpc) for n in nets)
     assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1:])
 
@@ -86,7 +87,7 @@ def test_vpc_flow_logs_go_to_an_encrypted_log_group_with_retention(prod: Snapsho
     assert group.inputs["kmsKeyId"].startswith("arn:aws:kms:")
 
 
-def test_more_azs_in_config_mean_more_subnets(run_stack) -> None:
+def test_more_azs_in_config_mean_more_subnets(run_stack: RunStack) -> None:
     snapshot = run_stack("staging", {"ecommerce:azCount": 3})
     assert Counter(s.inputs["tags"]["subnet-role"] for s in snapshot.of_type(SUBNET)) == {
         "public": 3, "private": 3, "isolated": 3}

@@ -117,7 +117,7 @@ def alb_suffix(snapshot: Snapshot) -> str:
 def dead_letter_queue_arns(snapshot: Snapshot) -> set[str]:
     """Every queue something dead-letters into: redrive policies, rule targets, schedules and
     Lambda's async on-failure destinations."""
-    arns: set[str] = set()
+    arns: set[str | None] = set()
     for queue in snapshot.of_type(QUEUE):
         if queue.inputs.get("redrivePolicy"):
             arns.add(json.loads(queue.inputs["redrivePolicy"])["deadLetterTargetArn"])
@@ -127,8 +127,7 @@ def dead_letter_queue_arns(snapshot: Snapshot) -> set[str]:
         arns.add((schedule.inputs["target"].get("deadLetterConfig") or {}).get("arn"))
     for config in snapshot.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"):
         arns.add(config.inputs["destinationConfig"]["onFailure"]["destination"])
-    arns.discard(None)  # type: ignore[arg-type]
-    return arns
+    return {arn for arn in arns if arn is not None}
 
 
 def dashboard(snapshot: Snapshot) -> dict[str, Any]:

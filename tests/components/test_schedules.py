@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from offline.engine import Resource, Snapshot
 from tests.components.event_flow import (
@@ -30,9 +31,9 @@ def job_part(snapshot: Snapshot, type_: str, name: str) -> Resource:
     return found
 
 
-def grants(snapshot: Snapshot, job: str) -> dict[str, list[dict]]:
+def grants(snapshot: Snapshot, job: str) -> dict[str, list[dict[str, Any]]]:
     """The job function's inline statements, by Sid."""
-    found: dict[str, list[dict]] = {}
+    found: dict[str, list[dict[str, Any]]] = {}
     for statement in statements(role_policy_of(snapshot, job_part(snapshot, FUNCTION, job))):
         found.setdefault(statement.get("Sid", ""), []).append(statement)
     return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -11,6 +12,7 @@ from components.defaults import OPENSEARCH_TLS_POLICY
 from components.search import SearchDomain
 from offline.engine import ProgramError, Resource, Snapshot
 from tests.components.data_programs import run_component, search_args, three_az_staging
+from tests.support.stacks import RunStack
 
 DOMAIN = "aws:opensearch/domain:Domain"
 APP_ROLE = "arn:aws:iam::123456789012:role/storefront-task"
@@ -144,7 +146,8 @@ def test_one_zone_is_only_an_explicit_argument() -> None:
     ({"ecommerce:searchZoneCount": 1}, "searchZoneCount = 1 is not allowed"),
     ({"ecommerce:searchDataNodes": 3}, "searchDataNodes = 3 is not allowed"),
 ])
-def test_no_stack_config_can_drop_zone_awareness(run_stack, overrides, message) -> None:
+def test_no_stack_config_can_drop_zone_awareness(run_stack: RunStack, overrides: dict[str, Any],
+                                                        message: str) -> None:
     with pytest.raises(ProgramError, match=message):
         run_stack("staging", overrides)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from offline.engine import Resource, Snapshot
 
@@ -18,7 +19,7 @@ def app_environment(snapshot: Snapshot, service: str) -> dict[str, str]:
     return {pair["name"]: pair["value"] for pair in app["environment"]}
 
 
-def task_statements(snapshot: Snapshot, service: str) -> dict[str, dict]:
+def task_statements(snapshot: Snapshot, service: str) -> dict[str, dict[str, Any]]:
     role_arn = task_definition(snapshot, service).inputs["taskRoleArn"]
     role = next(r for r in snapshot.of_type("aws:iam/role:Role") if r.outputs["arn"] == role_arn)
     policies = snapshot.where("aws:iam/rolePolicy:RolePolicy", role=role.outputs["id"])

@@ -9,7 +9,7 @@ from tests.support.resources import default_tags, taggable
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
-def test_every_taggable_resource_has_the_default_tags(stack: str, request) -> None:
+def test_every_taggable_resource_has_the_default_tags(stack: str, request: pytest.FixtureRequest) -> None:
     snapshot: Snapshot = request.getfixturevalue(stack)
     resources = taggable(snapshot.custom())
     assert resources, "the snapshot has taggable resources"

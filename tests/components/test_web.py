@@ -6,6 +6,7 @@ import json
 import math
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -81,11 +82,12 @@ def task_of(snapshot: Snapshot, service: Resource) -> Resource:
     return by_id(snapshot, TASK, service.inputs["taskDefinition"])
 
 
-def containers(task: Resource) -> list[dict]:
-    return json.loads(task.inputs["containerDefinitions"])
+def containers(task: Resource) -> list[dict[str, Any]]:
+    definitions: list[dict[str, Any]] = json.loads(task.inputs["containerDefinitions"])
+    return definitions
 
 
-def app_container(task: Resource) -> dict:
+def app_container(task: Resource) -> dict[str, Any]:
     (app,) = [c for c in containers(task) if c["name"] != OTEL_COLLECTOR]
     return app
 
@@ -96,8 +98,9 @@ def target_of(snapshot: Snapshot, service: Resource) -> Resource:
     return target
 
 
-def forward_of(rule: Resource) -> dict:
-    (forward,) = [a for a in rule.inputs["actions"] if a["type"] == "forward"]
+def forward_of(rule: Resource) -> dict[str, Any]:
+    actions: list[dict[str, Any]] = rule.inputs["actions"]
+    (forward,) = [a for a in actions if a["type"] == "forward"]
     return forward
 
 
@@ -116,7 +119,7 @@ def subnet_ids(snapshot: Snapshot, role: str) -> list[str]:
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
 def test_the_alb_is_internet_facing_in_every_public_subnet_and_drops_bad_headers(
-        stack: str, request) -> None:
+        stack: str, request: pytest.FixtureRequest) -> None:
     snapshot: Snapshot = request.getfixturevalue(stack)
     alb = alb_of(snapshot)
     assert alb.inputs["loadBalancerType"] == "application"
@@ -158,7 +161,7 @@ def test_alb_access_logs_go_to_a_private_sse_s3_tls_only_bucket(prod: Snapshot) 
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
-def test_the_alb_admits_only_https_from_cloudfront(stack: str, request) -> None:
+def test_the_alb_admits_only_https_from_cloudfront(stack: str, request: pytest.FixtureRequest) -> None:
     snapshot: Snapshot = request.getfixturevalue(stack)
     (group_id,) = alb_of(snapshot).inputs["securityGroups"]
     group = by_id(snapshot, SG, group_id)
@@ -184,7 +187,7 @@ def test_https_uses_tls_1_2_or_1_3_and_answers_403_by_default(prod: Snapshot) ->
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
-def test_port_80_only_redirects_to_https(stack: str, request) -> None:
+def test_port_80_only_redirects_to_https(stack: str, request: pytest.FixtureRequest) -> None:
     snapshot: Snapshot = request.getfixturevalue(stack)
     http = listener(snapshot, 80)
     assert http.inputs["protocol"] == "HTTP"
@@ -196,7 +199,8 @@ def test_port_80_only_redirects_to_https(stack: str, request) -> None:
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
-def test_every_route_requires_the_origin_header_cloudfront_adds(stack: str, request) -> None:
+def test_every_route_requires_the_origin_header_cloudfront_adds(stack: str,
+                                                                request: pytest.FixtureRequest) -> None:
     snapshot: Snapshot = request.getfixturevalue(stack)
     (distribution,) = snapshot.of_type("aws:cloudfront/distribution:Distribution")
     (app_origin,) = [o for o in distribution.inputs["origins"] if o["originId"] == "app"]
@@ -259,7 +263,7 @@ def test_the_cluster_has_container_insights(prod: Snapshot) -> None:
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
 def test_every_service_runs_two_or_more_tasks_in_private_subnets_of_every_az(
-        stack: str, request) -> None:
+        stack: str, request: pytest.FixtureRequest) -> None:
     snapshot: Snapshot = request.getfixturevalue(stack)
     private = subnet_ids(snapshot, "private")
     azs = {s.inputs["availabilityZone"] for s in snapshot.of_type("aws:ec2/subnet:Subnet")
@@ -280,7 +284,8 @@ def test_every_service_runs_two_or_more_tasks_in_private_subnets_of_every_az(
 
 def test_tasks_reach_only_what_they_need_and_only_the_alb_reaches_them(prod: Snapshot) -> None:
     (alb_group_id,) = alb_of(prod).inputs["securityGroups"]
-    (data_clients,) = prod.of_type("ecommerce:data:DataClients") or [None]
+    found: list[Resource | None] = [*prod.of_type("ecommerce:data:DataClients")] or [None]
+    (data_clients,) = found
     for name in specs(prod):
         groups = service_named(prod, name).inputs["networkConfiguration"]["securityGroups"]
         own = by_id(prod, SG, groups[0])
@@ -324,8 +329,8 @@ def test_each_service_has_its_own_roles_repository_and_log_group(prod: Snapshot)
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
-def test_containers_have_read_only_root_file_systems_and_health_checks(stack: str,
-                                                                       request) -> None:
+def test_containers_have_read_only_root_file_systems_and_health_checks(
+        stack: str, request: pytest.FixtureRequest) -> None:
     snapshot: Snapshot = request.getfixturevalue(stack)
     for task in web_children(snapshot, TASK):
         for container in containers(task):
@@ -338,7 +343,7 @@ def test_containers_have_read_only_root_file_systems_and_health_checks(stack: st
         assert any(health_path_in(app, p) for p in ("/health", "/api/health", "/admin/health"))
 
 
-def health_path_in(container: dict, path: str) -> bool:
+def health_path_in(container: dict[str, Any], path: str) -> bool:
     return repr(path) in container["healthCheck"]["command"][-1]
 
 
@@ -348,7 +353,7 @@ _SECRET_VALUE = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{16}$|^sk_(live|test)_|-----BEG
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
 def test_no_task_definition_has_a_plaintext_secret_in_its_environment(stack: str,
-                                                                      request) -> None:
+                                                                      request: pytest.FixtureRequest) -> None:
     snapshot: Snapshot = request.getfixturevalue(stack)
     (version,) = snapshot.of_type("aws:secretsmanager/secretVersion:SecretVersion")
     for task in web_children(snapshot, TASK):
@@ -517,7 +522,7 @@ def test_an_apm_reaches_every_container_with_its_key_as_a_secret_reference(
 
 
 def args(**changes: object) -> WebServicesArgs:
-    base: dict = {
+    base: dict[str, Any] = {
         "services": (ServiceSpec(name="storefront", path="/*", cpu=512, memory=1024, app=APP),
                      ServiceSpec(name="order-api", path="/api/*", cpu=512, memory=1024, app=APP)),
         "spike_factor": 20, "region": "us-east-1", "vpc_id": "vpc-1",
@@ -542,7 +547,7 @@ def args(**changes: object) -> WebServicesArgs:
      "default route"),
 ])
 def test_the_component_refuses_unsafe_arguments_before_making_anything(
-        changes: dict, message: str) -> None:
+        changes: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         WebServices("web", args(**changes))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from offline.engine import Snapshot
 from tests.support.policy_pack import Analyze, Program, the_violation, violations_of
 
 POLICY = "alb-admin-require-authentication"
@@ -73,5 +74,5 @@ def test_an_internal_admin_or_a_named_exception_passes(program: Program, analyze
     assert violations_of(analyze(exposed, {POLICY: {"allowedResources": ["web-admin"]}}), POLICY) == []
 
 
-def test_the_shop_routes_its_own_admin_through_oidc(prod: object, analyze: Analyze) -> None:
-    assert violations_of(analyze(prod), POLICY) == []  # type: ignore[arg-type]
+def test_the_shop_routes_its_own_admin_through_oidc(prod: Snapshot, analyze: Analyze) -> None:
+    assert violations_of(analyze(prod), POLICY) == []

@@ -3,6 +3,8 @@ DynamoDB, multi-Region on day one, AWS-native observability past ~20 services, a
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.support.policy_pack import Analyze, Program, the_violation, violations_of
@@ -159,7 +161,8 @@ def test_with_no_trigger_keys_configured_the_policy_still_reports(program: Progr
                                                                   analyze: Analyze) -> None:
     # GIVEN a pack configured to look in no config key and no tag for the trigger
     snapshot = program(MULTI_REGION, preview=False, config={"ecommerce:multiRegionTrigger": "x"})
-    config = {"multi-region-require-trigger": {"triggerConfigKeys": [], "triggerTagKeys": []}}
+    config: dict[str, Any] = {"multi-region-require-trigger": {"triggerConfigKeys": [],
+                                                               "triggerTagKeys": []}}
 
     # THEN two Regions are still reported, with a fix that says where a trigger could go
     violation = the_violation(analyze(snapshot, policy_config=config),

@@ -8,6 +8,7 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -116,7 +117,7 @@ def test_all_sets_every_level_and_disabled_silences(program: Program, analyze: A
      "eks-disallow: 'legacy-k8s' is not of type 'array'"),
     ({"database-cluster-require-multi-az": {"minInstances": 1}}, "1 is less than the minimum of 2"),
 ])
-def test_invalid_config_is_rejected_before_analysis(config: dict, error: str,
+def test_invalid_config_is_rejected_before_analysis(config: dict[str, Any], error: str,
                                                     pack: PolicyPackProcess) -> None:
     with pytest.raises(PolicyPackError, match=re.escape(error)):
         pack.configure(config)
@@ -147,6 +148,7 @@ def test_the_pack_process_is_stopped_on_exit_even_after_an_error(program: Progra
         pid = pack.pid
         assert pid is not None and _running(pid)
         raise RuntimeError("the caller fails mid-analysis")
+    assert pid is not None
     assert not _running(pid)
     with pytest.raises(PolicyPackError, match="not running"):
         pack.analyze(snapshot)

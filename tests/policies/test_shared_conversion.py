@@ -3,6 +3,7 @@ answers exactly as pulumi-policy's own service does, for every policy, level, co
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,14 +18,16 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 from pulumi_policy import policy as sdk
+from pulumi_policy.version import VERSION as SDK_VERSION
 
 from bench.synthetic import synthetic_stack
 from offline.analyzer import prepare
 from policies.guardrails import PACK_NAME, POLICIES
 from policies.guardrails import shared_conversion as shared
 
-SDK_ANALYZE = sdk._PolicyAnalyzerServicer.Analyze
-SDK_ANALYZE_STACK = sdk._PolicyAnalyzerServicer.AnalyzeStack
+# The SDK's own methods, unannotated there: (service, request, context) -> AnalyzeResponse.
+SDK_ANALYZE: Callable[[Any, Any, Any], Any] = sdk._PolicyAnalyzerServicer.Analyze
+SDK_ANALYZE_STACK: Callable[[Any, Any, Any], Any] = sdk._PolicyAnalyzerServicer.AnalyzeStack
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's unknown string
 
 
@@ -33,7 +36,7 @@ def _reads_every_property(args: ResourceValidationArgs, report_violation: Report
     seen = [args.props[key] for key in args.props]
     if args.provider is not None:
         seen += [args.provider.props[key] for key in args.provider.props]
-    report_violation(f"{args.name}: {len(seen)} properties")
+    report_violation(f"{args.name}: {len(seen)} properties", None)
 
 
 async def _reports_later(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -45,7 +48,7 @@ def _reads_every_stack_property(args: StackValidationArgs, report_violation: Rep
     for resource in args.resources:
         _ = [resource.props[key] for key in resource.props]
         _ = [d.urn for d in resource.dependencies], resource.parent and resource.parent.urn
-    report_violation(f"{len(args.resources)} resources")
+    report_violation(f"{len(args.resources)} resources", None)
 
 
 PROBES = [
@@ -164,4 +167,4 @@ def test_the_pinned_pulumi_policy_is_a_verified_one() -> None:
     pins = (Path(__file__).resolve().parents[2] / "policies" / "requirements.txt").read_text()
     pinned = next(line.split("==")[1].strip() for line in pins.splitlines()
                   if line.startswith("pulumi-policy=="))
-    assert pinned in shared.VERIFIED and pinned == sdk.VERSION
+    assert pinned in shared.VERIFIED and pinned == SDK_VERSION

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ runpy.run_path({str(PROJECT_DIR / "__main__.py")!r}, run_name="__main__")
 
 
 def test_a_planted_anti_pattern_fails_the_preview_and_names_the_policy(
-        project_copy, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        project_copy: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # GIVEN the prod stack with an EKS cluster planted in the program
     folder = project_copy("planted", PROD_STACK, program=PLANTED_IN_THE_SHOP)
     document_file = tmp_path / "preview.json"
@@ -50,7 +51,7 @@ def test_a_planted_anti_pattern_fails_the_preview_and_names_the_policy(
 
 
 def test_policy_config_sets_the_enforcement_level(
-        project_copy, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        project_copy: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # GIVEN an EKS cluster and a policy config (the `--policy-pack-config` shape) that makes the
     # policy advisory
     folder = project_copy("planted", PROD_STACK, program=f"import pulumi_aws as aws\n{EKS}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,7 @@ def test_json_lists_the_resources_of_the_test_harness_snapshot(
 
 
 def test_the_command_prints_that_json_document(
-        tmp_path: Path, project_copy, capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, project_copy: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:
     # GIVEN a stack whose program registers two resources
     folder = project_copy("tiny", (PROJECT_DIR / "Pulumi.prod.yaml").read_text(), program=(
         "import pulumi\nimport pulumi_aws as aws\n"
@@ -88,7 +89,7 @@ def test_text_shows_the_caveats_the_tree_and_the_summary(prod_result: PreviewRes
 
 
 def test_a_broken_stack_file_exits_non_zero_with_its_one_line_error(
-        run_preview: RunPreview, project_copy) -> None:
+        run_preview: RunPreview, project_copy: Callable[..., Path]) -> None:
     # GIVEN a stack file that asks for a single AZ
     config = yaml.safe_load((PROJECT_DIR / "Pulumi.prod.yaml").read_text())
     config["config"]["ecommerce:azCount"] = 1

@@ -70,7 +70,7 @@ def test_every_local_action_is_valid_against_the_github_action_schema() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_schema_check_rejects_a_broken_workflow(tmp_path) -> None:
+def test_the_schema_check_rejects_a_broken_workflow(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yml"
     broken.write_text("name: broken\non: [push]\njobs:\n  a:\n    steps:\n      - run: make test\n")
 

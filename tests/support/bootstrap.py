@@ -4,7 +4,7 @@ policy config, the workflows; and the helpers its tests import."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
@@ -15,6 +15,9 @@ from offline.engine import PROJECT_DIR, Resource, Snapshot, run_program
 BOOTSTRAP_DIR = PROJECT_DIR / "bootstrap"
 BOOTSTRAP_STACK = "main"
 WORKFLOWS_DIR = PROJECT_DIR / ".github" / "workflows"
+
+RunBootstrap = Callable[[Mapping[str, Any]], Snapshot]
+"""The `run_bootstrap_with` fixture: the bootstrap stack with config overrides (full keys)."""
 
 
 def run_bootstrap(stack: str = BOOTSTRAP_STACK, overrides: Mapping[str, Any] | None = None,
@@ -56,6 +59,6 @@ def load_workflow(name: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def run_bootstrap_with():
+def run_bootstrap_with() -> RunBootstrap:
     """Run the bootstrap stack with config overrides (full keys)."""
     return lambda overrides: run_bootstrap(overrides=overrides)

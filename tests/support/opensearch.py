@@ -37,8 +37,9 @@ import hashlib
 import json
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -378,7 +379,8 @@ class _Matcher:
 
     def evaluate(self, query: Mapping[str, Any], hit: Hit) -> tuple[bool, float]:
         (kind, body), = query.items()
-        return getattr(self, f"_{kind}")(body, hit)
+        clause: Callable[[Any, Hit], tuple[bool, float]] = getattr(self, f"_{kind}")
+        return clause(body, hit)
 
     def _match_all(self, body: Any, hit: Hit) -> tuple[bool, float]:
         return True, float(body.get("boost", 1.0)) if isinstance(body, Mapping) else 1.0
@@ -437,8 +439,8 @@ class _Matcher:
         if body.get("type", "best_fields") == "most_fields":
             score = sum(per_field)
         else:
-            best = max(per_field, default=0.0)
-            score = best + float(body.get("tie_breaker", 0.0)) * (sum(per_field) - best)
+            top = max(per_field, default=0.0)
+            score = top + float(body.get("tie_breaker", 0.0)) * (sum(per_field) - top)
         return score > 0, score * float(body.get("boost", 1.0))
 
     def _bool(self, body: Mapping[str, Any], hit: Hit) -> tuple[bool, float]:
@@ -1029,7 +1031,7 @@ class StandIn:
                 if ok:
                     hits.append((score, hit))
         for path, order in reversed(sort):
-            hits.sort(key=lambda pair, p=path: _sortable(pair, p, matcher), reverse=order == "desc")
+            hits.sort(key=partial(_sortable, path=path, matcher=matcher), reverse=order == "desc")
         page = hits[start:start + size]
         source_filter = body.get("_source", True)
         return 200, {

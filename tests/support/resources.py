@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+from collections.abc import Iterable
 from functools import cache
 
 from offline.engine import Resource
@@ -24,7 +25,7 @@ def accepts_tags(type_token: str) -> bool:
     return "tags" in inspect.signature(cls._internal_init).parameters
 
 
-def taggable(resources: list[Resource]) -> list[Resource]:
+def taggable(resources: Iterable[Resource]) -> list[Resource]:
     return [r for r in resources if r.custom and accepts_tags(r.type)]
 
 

@@ -74,7 +74,8 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
 
 
 def _accounts(request: Request) -> AccountService:
-    return request.app.state.runtime.accounts
+    accounts: AccountService = request.app.state.runtime.accounts
+    return accounts
 
 
 def bearer(request: Request) -> str:

@@ -44,11 +44,13 @@ router = APIRouter(include_in_schema=False)
 
 
 def get_accounts(request: Request) -> AccountService:
-    return request.app.state.runtime.accounts
+    accounts: AccountService = request.app.state.runtime.accounts
+    return accounts
 
 
 def get_sessions(request: Request) -> SessionStore:
-    return request.app.state.runtime.sessions
+    sessions: SessionStore = request.app.state.runtime.sessions
+    return sessions
 
 
 Accounts = Annotated[AccountService, Depends(get_accounts)]

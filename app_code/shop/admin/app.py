@@ -175,7 +175,8 @@ def _product(product: ProductSnapshot) -> dict[str, Any]:
 def staff(request: Request) -> Staff:
     """The caller, from the ALB-signed token; 401 for anyone else."""
     try:
-        return request.app.state.verifier.verify(request.headers.get(OIDC_DATA_HEADER))
+        who: Staff = request.app.state.verifier.verify(request.headers.get(OIDC_DATA_HEADER))
+        return who
     except InvalidToken as error:
         logger.warning("admin request refused", reason=str(error), path=request.url.path)
         raise ApiError(401, "unauthenticated", "sign in through the shop's admin address") from error
@@ -221,7 +222,8 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None,
     app.add_middleware(GuardRequests, max_body_bytes=MAX_BYTES + 64 * 1024)
 
     def catalog(request: Request) -> Catalog:
-        return request.app.state.catalog
+        service: Catalog = request.app.state.catalog
+        return service
 
     def parse(raw: bytes, model: type[_Body]) -> Any:
         try:
@@ -232,7 +234,8 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None,
 
     def import_result(request: Request, data: bytes, who: Staff, *, source: str,
                       dry_run: bool) -> ImportResult:
-        result = request.app.state.importer.run(data, actor=who.actor, source=source, dry_run=dry_run)
+        result: ImportResult = request.app.state.importer.run(data, actor=who.actor, source=source,
+                                                              dry_run=dry_run)
         logger.info("catalog import", actor=who.actor, dry_run=dry_run, result=as_dict(result))
         return result
 

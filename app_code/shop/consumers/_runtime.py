@@ -58,13 +58,16 @@ class Consumer:
                                    raise_on_no_idempotency_key=True,
                                    expires_after_seconds=IDEMPOTENCY_TTL_SECONDS)
 
-        @idempotent_function(data_keyword_argument="payload", config=config, persistence_store=persistence)
         def apply_once(payload: dict[str, str]) -> dict[str, str]:
             envelope = Envelope.from_sqs_body(payload["body"])
             self.effects[envelope.detail_type](envelope, self.runtime)
             return {"event_id": payload["event_id"], "consumer": self.name}
 
-        return config, apply_once
+        # Powertools' decorator returns Any; applied as a call, the result keeps a type. The function's
+        # name stays: Powertools keys the idempotency records by its module and qualified name.
+        guarded: Callable[..., dict[str, str]] = idempotent_function(
+            apply_once, data_keyword_argument="payload", config=config, persistence_store=persistence)
+        return config, guarded
 
     def _record(self, record: SQSRecord) -> None:
         try:

@@ -141,7 +141,8 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None) -> FastAPI:
     app.include_router(accounts_pages.router)
 
     def runtime_of(request: Request) -> Runtime:
-        return request.app.state.runtime
+        runtime: Runtime = request.app.state.runtime
+        return runtime
 
     def session_of(request: Request) -> tuple[str, Session]:
         token = accounts_api.bearer(request)

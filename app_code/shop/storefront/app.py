@@ -210,7 +210,8 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None) -> FastAPI:
     without_framework_validation(app)  # every route parses its own input
 
     def shop(request: Request) -> Storefront:
-        return request.app.state.storefront
+        storefront: Storefront = request.app.state.storefront
+        return storefront
 
     def wants_json(request: Request) -> bool:
         return request.url.path.startswith("/catalog/")

@@ -54,11 +54,15 @@ class PriceTable:
 
     @property
     def free(self) -> Mapping[str, str]:
-        return self.data["free"]
+        """Each type that costs nothing, with the reason."""
+        free: Mapping[str, str] = self.data["free"]
+        return free
 
     @property
     def free_packages(self) -> Mapping[str, str]:
-        return self.data.get("freePackages", {})
+        """Each provider package whose resources cost nothing, with the reason."""
+        packages: Mapping[str, str] = self.data.get("freePackages", {})
+        return packages
 
     def unit(self, key: str) -> str:
         return str(self._entry(key)["unit"])

@@ -9,5 +9,6 @@ orders = aws.rds.Cluster("orders", engine="aurora-postgresql", engine_version="1
                          master_username="shop", manage_master_user_password=True, storage_encrypted=True,
                          kms_key_id=key.arn, db_cluster_parameter_group_name=parameters.name,
                          deletion_protection=True, backup_retention_period=14)
-aws.rds.ClusterInstance("orders-writer", cluster_identifier=orders.id, engine="aurora-postgresql",
-                        instance_class="db.r6g.large", availability_zone="us-east-1a")
+aws.rds.ClusterInstance("orders-writer", cluster_identifier=orders.id,
+                        engine=aws.rds.EngineType.AURORA_POSTGRESQL, instance_class="db.r6g.large",
+                        availability_zone="us-east-1a")

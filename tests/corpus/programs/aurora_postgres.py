@@ -22,7 +22,7 @@ cluster = aws.rds.Cluster(
     deletion_protection=True, skip_final_snapshot=False, final_snapshot_identifier="orders-final")
 for index, zone in enumerate("ab"):
     aws.rds.ClusterInstance(f"orders-{index}", cluster_identifier=cluster.id, instance_class="db.r6g.large",
-                            engine=cluster.engine, engine_version=cluster.engine_version,
-                            availability_zone=f"us-east-1{zone}")
+                            engine=aws.rds.EngineType.AURORA_POSTGRESQL,
+                            engine_version=cluster.engine_version, availability_zone=f"us-east-1{zone}")
 
 pulumi.export("endpoint", cluster.endpoint)

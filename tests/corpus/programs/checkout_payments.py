@@ -11,7 +11,7 @@ import pulumi_aws as aws
 
 stripe_key = aws.secretsmanager.Secret("stripe-api-key", description="Stripe secret API key")
 
-def lambda_role(name):
+def lambda_role(name: str) -> aws.iam.Role:
     return aws.iam.Role(name, assume_role_policy=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                                 "Principal": {"Service": "lambda.amazonaws.com"}}]}))

@@ -44,7 +44,8 @@ def cost_section(document: str) -> str:
 
 
 @pytest.mark.parametrize("doc", cost_doc.DOCS, ids=lambda path: path.name)
-def test_every_figure_of_the_docs_is_what_the_estimator_gives_today(doc, figures: dict[str, str]) -> None:
+def test_every_figure_of_the_docs_is_what_the_estimator_gives_today(doc: Path,
+                                                                    figures: dict[str, str]) -> None:
     # GIVEN the doc as committed, WHEN its markers are filled from today's program and estimator
     document = doc.read_text()
 

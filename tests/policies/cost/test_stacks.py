@@ -12,7 +12,6 @@ import pytest
 
 from offline.cost import (
     MULTI_REGION_OVERRIDES,
-    Comparison,
     CostReport,
     estimate_snapshot,
     resources_of,
@@ -25,7 +24,9 @@ from policies.guardrails.cost import (
     GLOBAL,
     PRICERS,
     PRICES_FILE,
+    Comparison,
     Estimate,
+    Line,
     PriceTable,
     estimate,
     expression_fires,
@@ -47,7 +48,7 @@ def multi_region_cost(prod_multi_region: Snapshot) -> Estimate:
     return estimate_snapshot(prod_multi_region)
 
 
-def lines_of(cost: Estimate, name: str, type_: str, region: str | None = None) -> list:
+def lines_of(cost: Estimate, name: str, type_: str, region: str | None = None) -> list[Line]:
     return [line for line in cost.lines if line.name == name and line.type == type_
             and (region is None or line.region == region)]
 

@@ -2,7 +2,7 @@
 redaction test run against.
 
 Adding a service is one entry in SERVICES: its name, the module whose `create_app(runtime_factory,
-...)` builds its ASGI app, the tests/app/conftest.py fixture that holds its dependencies (its
+...)` builds its ASGI app, the fixture (tests/support/app_clients.py) that holds its dependencies (its
 runtime), any further fixtures it needs, the further arguments of its `create_app`, and how a caller
 signs in to it (None when it has no sign-in).
 """
@@ -43,7 +43,7 @@ ALB_TOKEN_SECONDS = 3600  # outlives any one test, however loaded the machine
 
 
 def alb_editor(parts: Parts, _customer_id: str) -> dict[str, str]:
-    """The admin's sign-in: a token the ALB signed (tests/app/alb_standin.py) for an editor."""
+    """The admin's sign-in: a token the ALB signed (tests/support/alb_standin.py) for an editor."""
     from shop.admin.identity import OIDC_DATA_HEADER
 
     return {OIDC_DATA_HEADER: parts.fixtures["alb"].token(exp=int(time.time()) + ALB_TOKEN_SECONDS)}
@@ -59,7 +59,7 @@ class Service:
     name: str
     module: str
     runtime: str = "runtime"
-    """The conftest fixture that builds the service's runtime (its databases, stores and clients)."""
+    """The fixture that builds the service's runtime (its databases, stores and clients)."""
     needs: tuple[str, ...] = ()
     """Further fixtures the service's app arguments or sign-in use (in `Parts.fixtures`)."""
     app_arguments: AppArguments | None = None
