@@ -61,9 +61,10 @@ CATALOG = [("TEE-BLK-M", "Black tee, M", 2500), ("MUG-WHT", "White mug", 1200), 
            ("SOCK-GRY", "Grey socks", 900), ("BAG-TOTE", "Tote bag", 1500)]
 TARGET_TPS_SHARE = 0.80
 TARGET_BURST_P99 = 10.0  # x the steady p50
-BASELINE_SERVICE_CPU_MS = 11.7
-"""The order service's CPU per checkout on main before issue 22, measured with this harness (after the
-listening socket got TCP_NODELAY), median of 3 throughput runs; the target is half of it."""
+BASELINE_SERVICE_CPU_MS = 14.0
+"""The order service's CPU per checkout on main before issue 22 (app_code of 9c907d7), measured with this
+harness on the machine that recorded bench/results/latest.md (2 cores, Intel Xeon, 2026-12-03),
+median of 3 throughput runs; the target is half of it. (11.7 ms on the 2026-11-25 AMD EPYC machine.)"""
 TARGET_CPU_SHARE = 0.5
 REQUEST_TIMEOUT = 30.0  # seconds; a bound against hanging, far above any expected latency
 

@@ -1,4 +1,4 @@
-"""Benchmark 4: the wall time of the test suite as `make test` runs it after set-up."""
+"""Benchmark 5: the wall time of the test suite as `make test` runs it after set-up."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def run(*, runs: int = 3) -> Section:
     wall = Figure.of(walls, "s")
     ratio = wall.median / TARGET_SECONDS
     return Section(
-        key="suite", title="4. The test suite's wall time",
+        key="suite", title="5. The test suite's wall time",
         method=f"""
 `python -m pytest -n 2 --dist loadfile` (the Makefile's `test` target after set-up; `--durations=10`
 added to list the slowest steps), in a fresh process from the project folder, {runs} run(s); median
