@@ -81,3 +81,18 @@ def test_the_read_path_benchmark_counts_product_queries_in_postgresqls_log_and_d
     assert set(mix) <= {read_path.sku(i) for i in range(settings.products)}
     counts = Counter(mix).most_common()
     assert counts[0][1] > 10 * counts[len(counts) // 2][1]
+
+
+def test_a_slow_suite_is_explained_by_its_own_test_time_folder_by_folder() -> None:
+    from bench.suite import where_the_time_goes
+
+    # GIVEN the steps pytest timed, from two folders
+    steps = [(30.0, "call", "tests/app/test_a.py::test_one"),
+             (10.0, "setup", "tests/app/test_b.py::test_two"),
+             (20.0, "call", "tests/components/test_c.py::test_three[prod]"),
+             (0.2, "call", "tests/x.py::t")]
+    # WHEN the limit is written
+    limit = where_the_time_goes(steps)
+    # THEN it totals them, per worker, and names each folder's share, biggest first
+    assert "60 s of setup, calls and teardown over 2 workers (~30 s each" in limit
+    assert "by folder: tests/app 40 s, tests/components 20 s;" in limit
