@@ -88,23 +88,32 @@ def _stack_tags(service: Any) -> Any:
     return service._PolicyAnalyzerServicer__stack_tags
 
 
+def _disabled(service: Any, policy: Policy) -> bool:
+    return bool(service._get_enforcement_level(policy) == EnforcementLevel.DISABLED)
+
+
+def _reporter(service: Any, response: Any, policy: Policy) -> Any:
+    """The policy's own `report_violation` into `response`, at its configured level (a remediating
+    policy's violations are reported as mandatory, as the SDK does)."""
+    level = service._get_enforcement_level(policy)
+    if level == EnforcementLevel.REMEDIATE:
+        level = EnforcementLevel.MANDATORY
+    return service._create_report_violation(response, policy.name, policy.description, level, policy.severity)
+
+
 def analyze(service: Any, request: Any, _context: Any) -> Any:
     """`_PolicyAnalyzerServicer.Analyze` with the resource converted once for every policy."""
     service._configure_runtime_settings()
     response = _proto.AnalyzeResponse()
     converted: tuple[Any, Any, Any] | None = None
     for policy in _policies(service):
-        enforcement_level = service._get_enforcement_level(policy)
-        if enforcement_level == EnforcementLevel.DISABLED or not isinstance(policy, ResourceValidationPolicy):
+        if _disabled(service, policy) or not isinstance(policy, ResourceValidationPolicy):
             continue
         if not policy.has_validation():
             response.not_applicable.append(_proto.PolicyNotApplicable(
                 policy_name=policy.name, reason="Policy does not implement validate"))
             continue
-        if enforcement_level == EnforcementLevel.REMEDIATE:
-            enforcement_level = EnforcementLevel.MANDATORY
-        report_violation = service._create_report_violation(response, policy.name, policy.description,
-                                                            enforcement_level, policy.severity)
+        report_violation = _reporter(service, response, policy)
         if converted is None:
             deserialized = deserialize_properties(_json_format.MessageToDict(request.properties))
             converted = (unknown_checking_proxy(deserialized), service._get_resource_options(request),
@@ -122,13 +131,9 @@ def analyze_stack(service: Any, request: Any, _context: Any) -> Any:
     response = _proto.AnalyzeResponse()
     resources: list[PolicyResource] | None = None
     for policy in _policies(service):
-        enforcement_level = service._get_enforcement_level(policy)
-        if enforcement_level == EnforcementLevel.DISABLED or not isinstance(policy, StackValidationPolicy):
+        if _disabled(service, policy) or not isinstance(policy, StackValidationPolicy):
             continue
-        if enforcement_level == EnforcementLevel.REMEDIATE:
-            enforcement_level = EnforcementLevel.MANDATORY
-        report_violation = service._create_report_violation(response, policy.name, policy.description,
-                                                            enforcement_level, policy.severity)
+        report_violation = _reporter(service, response, policy)
         if resources is None:
             resources = _stack_resources(service, request)
         args = StackValidationArgs(list(resources), service._get_policy_config(policy.name),
