@@ -27,17 +27,14 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-import psycopg
 from aws_lambda_powertools import Logger
 from fastapi import Depends, FastAPI, Query, Request, Security
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import APIKeyHeader
-from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException
 
-from shop import multipart
+from shop import json_errors, multipart
 from shop.accounts import csrf
 from shop.admin.catalog import MAX_PAGE, Catalog, ProductEdit, StaleVersion, UnknownCategory, UnknownProduct
 from shop.admin.identity import (
@@ -65,6 +62,7 @@ from shop.events import (
     Sku,
     Stock,
 )
+from shop.json_errors import ApiError
 from shop.logs import install_redaction
 from shop.runtime import Runtime
 from shop.settings import Settings
@@ -162,12 +160,6 @@ IMPORT_FORM = {"multipart/form-data": {"schema": {
 STAFF_TOKEN = [Security(APIKeyHeader(name=OIDC_DATA_HEADER, auto_error=False))]
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
-        super().__init__(code)
-        self.status, self.code, self.message, self.extra = status, code, message, extra
-
-
 def _product(product: ProductSnapshot) -> dict[str, Any]:
     return product.model_dump(mode="json")
 
@@ -239,22 +231,7 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None,
         logger.info("catalog import", actor=who.actor, dry_run=dry_run, result=as_dict(result))
         return result
 
-    @app.exception_handler(ApiError)
-    async def api_error(_: Request, error: ApiError) -> JSONResponse:
-        return JSONResponse({"error": error.code, "message": error.message, **error.extra},
-                            status_code=error.status)
-
-    @app.exception_handler(psycopg.OperationalError)
-    @app.exception_handler(PoolTimeout)
-    async def database_unavailable(_: Request, error: Exception) -> JSONResponse:
-        logger.warning("database unavailable", error=type(error).__name__)
-        return JSONResponse({"error": "service_unavailable", "message": "try again shortly"},
-                            status_code=503, headers={"Retry-After": "1"})
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"error": "invalid_request", "message": "the request failed validation",
-                             "details": without_input(list(error.errors()))}, status_code=422)
+    json_errors.install(app, logger)
 
     @app.exception_handler(HTTPException)
     async def no_route(_: Request, error: HTTPException) -> JSONResponse:

@@ -20,24 +20,24 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-import psycopg
 from aws_lambda_powertools import Logger
 from fastapi import BackgroundTasks, Depends, FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
-from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
+from shop import json_errors
 from shop.accounts import api as accounts_api
 from shop.accounts import pages as accounts_pages
 from shop.api_schema import error_responses, json_body
 from shop.checkout import CartAsRead, CheckoutError, CheckoutRequest
+from shop.json_errors import ApiError
 from shop.logs import install_redaction
 from shop.runtime import Runtime
 from shop.settings import Settings
 from shop.userstate import MAX_QUANTITY, Cart, CartConflict, CartNotFound, Session, session_and_cart
-from shop.web_guard import GUARD_RESPONSES, GuardRequests, without_input
+from shop.web_guard import GUARD_RESPONSES, GuardRequests
 
 SETTINGS = Settings.from_env()
 logger = Logger(service="order-api")
@@ -109,12 +109,6 @@ async def _raw_body(request: Request) -> bytes:
 RawBody = Annotated[bytes, Depends(_raw_body)]
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(code)
-        self.status, self.code, self.message = status, code, message
-
-
 def _cart_body(cart: Cart) -> dict[str, Any]:
     return {"cart_id": cart.cart_id, "status": cart.status,
             "items": [{"sku": sku, "quantity": int(q)} for sku, q in sorted(cart.items.items())]}
@@ -162,9 +156,7 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None) -> FastAPI:
                 raise ApiError(400, "malformed_json", "the body is not valid JSON") from error
             raise RequestValidationError(error.errors()) from error
 
-    @app.exception_handler(ApiError)
-    async def api_error(_: Request, error: ApiError) -> JSONResponse:
-        return JSONResponse({"error": error.code, "message": error.message}, status_code=error.status)
+    json_errors.install(app, logger)
 
     @app.exception_handler(CartNotFound)
     async def cart_not_found(_: Request, error: CartNotFound) -> JSONResponse:
@@ -174,18 +166,6 @@ def create_app(runtime_factory: Callable[[], Runtime] | None = None) -> FastAPI:
     async def checkout_error(_: Request, error: CheckoutError) -> JSONResponse:
         headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
         return JSONResponse(error.body(), status_code=error.status, headers=headers)
-
-    @app.exception_handler(psycopg.OperationalError)
-    @app.exception_handler(PoolTimeout)
-    async def database_unavailable(_: Request, error: Exception) -> JSONResponse:
-        logger.warning("database unavailable", error=type(error).__name__)
-        return JSONResponse({"error": "service_unavailable", "message": "try again shortly"},
-                            status_code=503, headers={"Retry-After": "1"})
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"error": "invalid_request", "message": "the request failed validation",
-                             "details": without_input(list(error.errors()))}, status_code=422)
 
     @app.get("/api/health")
     @app.get("/health")
