@@ -98,7 +98,8 @@ value="{html.escape(email)}"></label>
 
 
 async def _form(request: Request) -> dict[str, str] | None:
-    """The urlencoded form's fields (first value of each), or None if it is not one."""
+    """The urlencoded form's fields (first value of each), or None if it is not one or does not carry
+    this browser's CSRF token."""
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
         return None
     raw = await request.body()
@@ -108,7 +109,13 @@ async def _form(request: Request) -> dict[str, str] | None:
         fields = parse_qs(raw.decode("utf-8"), max_num_fields=10, strict_parsing=False)
     except (UnicodeDecodeError, ValueError):
         return None
-    return {name: values[0] for name, values in fields.items() if values}
+    form = {name: values[0] for name, values in fields.items() if values}
+    return form if csrf.is_valid(request, form.get(csrf.CSRF_FIELD)) else None
+
+
+def _home() -> RedirectResponse:
+    """After a sign-in or sign-out: back to the shop, the answer never cached."""
+    return RedirectResponse("/", status_code=303, headers={"Cache-Control": "no-store"})
 
 
 def _refused() -> HTMLResponse:
@@ -133,7 +140,7 @@ def sign_up_form(request: Request) -> HTMLResponse:
 @router.post(SIGN_IN_PATH)
 async def send_link(request: Request, accounts: Accounts) -> HTMLResponse:
     form = await _form(request)
-    if form is None or not csrf.is_valid(request, form.get(csrf.CSRF_FIELD)):
+    if form is None:
         return _refused()
     try:
         accounts.request_link(form.get("email", ""))
@@ -174,7 +181,7 @@ above.</p></noscript>
 @router.post(CONFIRM_PATH)
 async def confirm(request: Request, accounts: Accounts) -> Response:
     form = await _form(request)
-    if form is None or not csrf.is_valid(request, form.get(csrf.CSRF_FIELD)):
+    if form is None:
         return _refused()
     try:
         signed_in = accounts.sign_in(form.get("token", ""), guest_token=request.cookies.get(SESSION_COOKIE))
@@ -182,7 +189,7 @@ async def confirm(request: Request, accounts: Accounts) -> Response:
         return _page("This link has expired",
                      f'<p>Sign-in links work once, within 15 minutes. <a href="{SIGN_IN_PATH}">Get a new '
                      "one</a>.</p>", status=400)
-    response = RedirectResponse("/", status_code=303, headers={"Cache-Control": "no-store"})
+    response = _home()
     set_session_cookie(response, signed_in.token, accounts.session_ttl_seconds)
     return response
 
@@ -202,11 +209,11 @@ def account(request: Request, sessions: Sessions) -> HTMLResponse:
 @router.post(SIGN_OUT_PATH)
 async def sign_out(request: Request, accounts: Accounts) -> Response:
     form = await _form(request)
-    if form is None or not csrf.is_valid(request, form.get(csrf.CSRF_FIELD)):
+    if form is None:
         return _refused()
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         accounts.sign_out(token)
-    response = RedirectResponse("/", status_code=303, headers={"Cache-Control": "no-store"})
+    response = _home()
     clear_session_cookie(response)
     return response
